@@ -1,0 +1,20 @@
+//! `clients`: the API's callers. A token's `sub` names one; its jobs and
+//! signing secrets belong to it.
+
+use sea_orm::entity::prelude::*;
+
+use crate::ClientId;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: ClientId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

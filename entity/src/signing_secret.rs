@@ -1,0 +1,25 @@
+//! `signing_secrets`: a client's webhook signing secrets, encrypted at rest.
+//! The newest one signs; an older one keeps signing alongside until
+//! `expires_at`, the end of its rotation overlap.
+
+use sea_orm::entity::prelude::*;
+
+use crate::{ClientId, SecretId};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "signing_secrets")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: SecretId,
+    pub client_id: ClientId,
+    /// Nonce and AES-256-GCM ciphertext of the raw key bytes, base64.
+    pub ciphertext: String,
+    pub created_at: i64,
+    /// `None` while this is the current secret.
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

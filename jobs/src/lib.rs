@@ -1,0 +1,7 @@
+//! The domain of jobcall: jobs and their kinds, the workers that run them,
+//! and the delivery of their callbacks. No HTTP server code lives here.
+
+pub mod outbound;
+pub mod signals;
+pub mod store;
+pub mod time;

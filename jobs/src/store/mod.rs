@@ -1,0 +1,215 @@
+//! The database: connection pools, the write path and the queues.
+//!
+//! Reads go through sea-orm on a pool of readers. Every write goes through
+//! the [`Writer`], which runs [`WriteOp`]s inside sqlx transactions so that a
+//! state change, its callback events and the queue tasks that carry them
+//! commit together (apalis pushes need the sqlx connection, which a sea-orm
+//! transaction does not expose). Statements are built with sea-query from the
+//! entities, so one piece of code serves SQLite and PostgreSQL.
+//!
+//! On SQLite there is exactly one writer connection: writes never wait in
+//! SQLite's busy handler (which sleeps in steps of milliseconds), and the
+//! group commit of the writer turns concurrent small writes into one
+//! transaction. Readers use their own connections (WAL lets them run beside
+//! the writer).
+
+mod queue;
+mod tx;
+mod writer;
+
+use std::{str::FromStr, time::Duration};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, SqlxPostgresConnector, SqlxSqliteConnector,
+};
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+pub use queue::{DeliverTask, ExecuteTask, Queue};
+pub use tx::WriteTx;
+pub use writer::{WriteOp, Writer};
+
+/// Everything that can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Orm(#[from] sea_orm::DbErr),
+    #[error("queue error: {0}")]
+    Queue(String),
+    #[error("transaction failed: {0}")]
+    TransactionFailed(String),
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    #[error("unsupported database URL `{0}`: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    pub url: String,
+    /// Connections for readers (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    /// `FULL` makes every commit survive power loss; the default `NORMAL`
+    /// survives a crash of the process (`kill -9`), not of the machine.
+    pub sqlite_synchronous_full: bool,
+}
+
+/// The backend-specific pools behind a [`Database`].
+#[derive(Debug, Clone)]
+pub enum Pools {
+    Sqlite {
+        /// One connection: the only writer in this process.
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A connected database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pools: Pools,
+    reads: DatabaseConnection,
+}
+
+impl Database {
+    pub async fn connect(options: &DatabaseOptions) -> Result<Self, StoreError> {
+        let url = options.url.as_str();
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(options).await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Self::connect_postgres(options).await
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    async fn connect_sqlite(options: &DatabaseOptions) -> Result<Self, StoreError> {
+        let synchronous = if options.sqlite_synchronous_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
+        let connect = SqliteConnectOptions::from_str(&options.url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000")
+            .pragma("journal_size_limit", "67108864");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(connect.clone())
+            .await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect.pragma("query_only", "ON"))
+            .await?;
+        let reads = SqlxSqliteConnector::from_sqlx_sqlite_pool(readers.clone());
+        Ok(Self {
+            pools: Pools::Sqlite { writer, readers },
+            reads,
+        })
+    }
+
+    async fn connect_postgres(options: &DatabaseOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(&options.url)?.application_name("jobcall");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(4))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        let reads = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
+        Ok(Self {
+            pools: Pools::Postgres(pool),
+            reads,
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        match self.pools {
+            Pools::Sqlite { .. } => DbBackend::Sqlite,
+            Pools::Postgres(_) => DbBackend::Postgres,
+        }
+    }
+
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    /// The connection for sea-orm reads.
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.reads
+    }
+
+    /// A sea-orm connection on the write pool, for migrations.
+    pub fn schema_connection(&self) -> DatabaseConnection {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(writer.clone())
+            }
+            Pools::Postgres(pool) => SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+        }
+    }
+
+    /// Starts a write transaction. Only the [`Writer`] calls this.
+    async fn begin(&self) -> Result<WriteTx, StoreError> {
+        WriteTx::begin(&self.pools).await
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.reads.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, readers } => {
+                readers.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A database URL fit for logs: the password replaced.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/jobcall"),
+            "postgres://app:***@db:5432/jobcall"
+        );
+        assert_eq!(redact_url("sqlite://jobcall.db"), "sqlite://jobcall.db");
+    }
+}

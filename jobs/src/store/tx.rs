@@ -1,0 +1,226 @@
+//! A write transaction on either backend, with the queue pushes and signals
+//! that must take effect only if it commits.
+
+use sea_orm::{DbBackend, FromQueryResult, QueryResult, StatementBuilder};
+use sea_query_sqlx::SqlxValues;
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+
+use super::{Pools, Queue, StoreError, queue::StagedTask};
+use crate::signals::Signal;
+
+/// An open write transaction. Statements are sea-query builders, rendered for
+/// the backend at hand. Queue pushes and signals are staged and happen at
+/// commit, so that an operation rolled back to its savepoint leaves none.
+pub struct WriteTx {
+    conn: Conn,
+    staged_tasks: Vec<StagedTask>,
+    signals: Vec<Signal>,
+}
+
+enum Conn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same sqlx call on whichever backend the transaction is on.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::Sqlite(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            Conn::Postgres(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// The staged effects at a point in time, to roll back to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    tasks: usize,
+    signals: usize,
+}
+
+impl WriteTx {
+    pub(super) async fn begin(pools: &Pools) -> Result<Self, StoreError> {
+        let conn = match pools {
+            // IMMEDIATE takes the write lock up front: another process's
+            // writer then waits in the busy handler instead of failing a
+            // read-to-write upgrade with SQLITE_BUSY.
+            Pools::Sqlite { writer, .. } => {
+                Conn::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pools::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Self {
+            conn,
+            staged_tasks: Vec::new(),
+            signals: Vec::new(),
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        match self.conn {
+            Conn::Sqlite(_) => DbBackend::Sqlite,
+            Conn::Postgres(_) => DbBackend::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute<S: StatementBuilder>(&mut self, statement: &S) -> Result<u64, StoreError> {
+        let (sql, values) = render(statement, self.backend());
+        let rows = on_conn!(&mut self.conn, c => {
+            sqlx::query_with(AssertSqlSafe(sql), values).execute(c).await?.rows_affected()
+        });
+        Ok(rows)
+    }
+
+    /// Runs a raw SQL statement without parameters.
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
+        on_conn!(&mut self.conn, c => {
+            sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The first row of a query, decoded as a sea-orm model.
+    pub async fn fetch_optional<M: FromQueryResult, S: StatementBuilder>(
+        &mut self,
+        statement: &S,
+    ) -> Result<Option<M>, StoreError> {
+        let (sql, values) = render(statement, self.backend());
+        let row: Option<QueryResult> = on_conn!(&mut self.conn, c => {
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .fetch_optional(c)
+                .await?
+                .map(QueryResult::from)
+        });
+        row.map(|row| M::from_query_result(&row, ""))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
+    /// Every row of a query, decoded as sea-orm models.
+    pub async fn fetch_all<M: FromQueryResult, S: StatementBuilder>(
+        &mut self,
+        statement: &S,
+    ) -> Result<Vec<M>, StoreError> {
+        let (sql, values) = render(statement, self.backend());
+        let rows: Vec<QueryResult> = on_conn!(&mut self.conn, c => {
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .fetch_all(c)
+                .await?
+                .into_iter()
+                .map(QueryResult::from)
+                .collect()
+        });
+        rows.iter()
+            .map(|row| M::from_query_result(row, ""))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Queues a task, to be pushed with this transaction's commit.
+    pub fn push<T: Serialize>(
+        &mut self,
+        queue: Queue,
+        args: &T,
+        due_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.staged_tasks
+            .push(StagedTask::new(queue, args, due_ms)?);
+        Ok(())
+    }
+
+    /// Raises a signal once this transaction has committed.
+    pub fn signal(&mut self, signal: Signal) {
+        self.signals.push(signal);
+    }
+
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            tasks: self.staged_tasks.len(),
+            signals: self.signals.len(),
+        }
+    }
+
+    pub(crate) fn forget_since(&mut self, mark: Mark) {
+        self.staged_tasks.truncate(mark.tasks);
+        self.signals.truncate(mark.signals);
+    }
+
+    /// Writes the staged queue tasks and cross-process notifications, commits,
+    /// and returns the signals to raise in this process.
+    pub(crate) async fn commit(mut self) -> Result<Vec<Signal>, StoreError> {
+        let mut signals = std::mem::take(&mut self.signals);
+        let tasks = std::mem::take(&mut self.staged_tasks);
+        signals.extend(tasks.iter().map(|task| Signal::Wake {
+            queue: task.queue,
+            due_ms: task.due_ms,
+        }));
+        for queue in Queue::ALL {
+            let batch: Vec<_> = tasks
+                .iter()
+                .filter(|task| task.queue == queue)
+                .map(|task| task.to_apalis())
+                .collect();
+            if !batch.is_empty() {
+                self.push_to_apalis(queue, batch).await?;
+            }
+        }
+        if let Conn::Postgres(tx) = &mut self.conn {
+            let payloads: Vec<String> =
+                signals.iter().filter_map(Signal::to_notification).collect();
+            if !payloads.is_empty() {
+                sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                    .bind(crate::signals::PG_CHANNEL)
+                    .bind(payloads)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await?,
+            Conn::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(signals)
+    }
+
+    async fn push_to_apalis(
+        &mut self,
+        queue: Queue,
+        tasks: Vec<apalis_core::task::Task<Vec<u8>>>,
+    ) -> Result<(), StoreError> {
+        match &mut self.conn {
+            Conn::Sqlite(tx) => apalis_sqlite::queries::push_tasks(&mut **tx, queue.name(), &tasks)
+                .await
+                .map_err(|e| StoreError::Queue(e.to_string())),
+            Conn::Postgres(tx) => {
+                apalis_postgres::queries::push_tasks(&mut **tx, queue.name(), tasks)
+                    .await
+                    .map_err(|e| StoreError::Queue(e.to_string()))
+            }
+        }
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        match self.conn {
+            Conn::Sqlite(tx) => tx.rollback().await?,
+            Conn::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+fn render<S: StatementBuilder>(statement: &S, backend: DbBackend) -> (String, SqlxValues) {
+    let statement = statement.build(&backend);
+    (
+        statement.sql,
+        SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new()))),
+    )
+}

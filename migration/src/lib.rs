@@ -1,0 +1,29 @@
+//! Every schema change of jobcall, in order. Each migration runs on SQLite and
+//! on PostgreSQL and has a `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_jobs;
+mod m20261124_000002_create_events_and_delivery_attempts;
+mod m20261124_000003_create_clients_and_signing_secrets;
+mod m20261124_000004_create_queue_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_jobs::Migration),
+            Box::new(m20261124_000002_create_events_and_delivery_attempts::Migration),
+            Box::new(m20261124_000003_create_clients_and_signing_secrets::Migration),
+            Box::new(m20261124_000004_create_queue_tables::Migration),
+        ]
+    }
+}
+
+/// A CHECK that the column holds one of `values`: the database enforces the
+/// same state lists as the entity enums.
+fn one_of<T: IntoIden + 'static>(column: T, values: &[&str]) -> SimpleExpr {
+    Expr::col(column).is_in(values.iter().copied())
+}
