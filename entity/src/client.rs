@@ -1,4 +1,4 @@
-//! `clients`: the API's callers. A token's `sub` names one; its jobs and
+//! `jobcall_clients`: the API's callers. A token's `sub` names one; its jobs and
 //! signing secrets belong to it.
 
 use sea_orm::entity::prelude::*;
@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 use crate::ClientId;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "clients")]
+#[sea_orm(table_name = "jobcall_clients")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: ClientId,

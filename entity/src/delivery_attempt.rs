@@ -1,11 +1,11 @@
-//! `delivery_attempts`: every callback attempt, successful or not.
+//! `jobcall_delivery_attempts`: every callback attempt, successful or not.
 
 use sea_orm::entity::prelude::*;
 
 use crate::{ClientId, DeliveryTrigger, EventId, EventType, JobId};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "delivery_attempts")]
+#[sea_orm(table_name = "jobcall_delivery_attempts")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,

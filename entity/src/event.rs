@@ -1,4 +1,4 @@
-//! `events`: the callback outbox. A row is written in the same transaction as
+//! `jobcall_events`: the callback outbox. A row is written in the same transaction as
 //! the state change it reports, so an accepted state change always reaches
 //! delivery; `payload` holds the exact bytes that are signed and sent.
 
@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 use crate::{ClientId, EventId, EventState, EventType, JobId};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "events")]
+#[sea_orm(table_name = "jobcall_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: EventId,

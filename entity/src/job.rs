@@ -1,4 +1,4 @@
-//! `jobs`: one row per submitted job; the source of truth for its state.
+//! `jobcall_jobs`: one row per submitted job; the source of truth for its state.
 //! Times are Unix milliseconds on every backend.
 
 use sea_orm::entity::prelude::*;
@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 use crate::{CallbackState, ClientId, JobId, JobStatus};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "jobs")]
+#[sea_orm(table_name = "jobcall_jobs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: JobId,

@@ -1,4 +1,4 @@
-//! `signing_secrets`: a client's webhook signing secrets, encrypted at rest.
+//! `jobcall_signing_secrets`: a client's webhook signing secrets, encrypted at rest.
 //! The newest one signs; an older one keeps signing alongside until
 //! `expires_at`, the end of its rotation overlap.
 
@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 use crate::{ClientId, SecretId};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "signing_secrets")]
+#[sea_orm(table_name = "jobcall_signing_secrets")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: SecretId,

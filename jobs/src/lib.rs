@@ -1,7 +1,14 @@
 //! The domain of jobcall: jobs and their kinds, the workers that run them,
 //! and the delivery of their callbacks. No HTTP server code lives here.
 
+pub mod backoff;
+pub mod callbacks;
+pub mod config;
+pub mod job;
+pub mod kinds;
 pub mod outbound;
 pub mod signals;
 pub mod store;
 pub mod time;
+pub mod validation;
+pub mod worker;

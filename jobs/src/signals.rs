@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use futures::{StreamExt, stream::BoxStream};
+use futures::StreamExt;
 use jobcall_entity::JobId;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -157,11 +157,10 @@ impl Signals {
         }
     }
 
-    /// A stream that yields whenever the queue may have work: a task was
-    /// queued in this process, a delayed one fell due, or another process
-    /// announced one.
-    pub fn queue_wakeups(&self, queue: Queue) -> BoxStream<'static, ()> {
-        self.waker(queue).stream()
+    /// Notified whenever the queue may have work: a task was queued in this
+    /// process, a delayed one fell due, or another process announced one.
+    pub fn queue_wakeups(&self, queue: Queue) -> Arc<Notify> {
+        self.waker(queue).notify.clone()
     }
 
     fn waker(&self, queue: Queue) -> &QueueWaker {
@@ -237,15 +236,6 @@ impl QueueWaker {
             }
             _ => self.notify.notify_one(),
         }
-    }
-
-    fn stream(&self) -> BoxStream<'static, ()> {
-        let notify = self.notify.clone();
-        futures::stream::unfold(notify, |notify| async move {
-            notify.notified().await;
-            Some(((), notify))
-        })
-        .boxed()
     }
 
     /// One timer task per queue sleeps until the earliest due time.

@@ -1,5 +1,7 @@
 //! Every schema change of jobcall, in order. Each migration runs on SQLite and
-//! on PostgreSQL and has a `down`.
+//! on PostgreSQL and has a `down`. Our tables are prefixed `jobcall_`: the
+//! queue tables of apalis live in the same database, and on SQLite its `Jobs`
+//! table would otherwise collide with ours (table names ignore case there).
 
 pub use sea_orm_migration::prelude::*;
 

@@ -55,7 +55,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("jobs_client_idempotency_key")
+                    .name("jobcall_jobs_client_idempotency_key")
                     .table(Jobs::Table)
                     .col(Jobs::ClientId)
                     .col(Jobs::IdempotencyKey)
@@ -65,9 +65,9 @@ impl MigrationTrait for Migration {
             .await?;
         // The list endpoint: newest first per client, optionally by status or kind.
         for (name, column) in [
-            ("jobs_client_id", None),
-            ("jobs_client_status_id", Some(Jobs::Status)),
-            ("jobs_client_kind_id", Some(Jobs::Kind)),
+            ("jobcall_jobs_client_id", None),
+            ("jobcall_jobs_client_status_id", Some(Jobs::Status)),
+            ("jobcall_jobs_client_kind_id", Some(Jobs::Kind)),
         ] {
             let mut index = Index::create();
             index.name(name).table(Jobs::Table).col(Jobs::ClientId);
@@ -80,7 +80,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("jobs_status_created_at")
+                    .name("jobcall_jobs_status_created_at")
                     .table(Jobs::Table)
                     .col(Jobs::Status)
                     .col(Jobs::CreatedAt)
@@ -98,6 +98,7 @@ impl MigrationTrait for Migration {
 
 #[derive(DeriveIden)]
 enum Jobs {
+    #[sea_orm(iden = "jobcall_jobs")]
     Table,
     Id,
     ClientId,

@@ -50,7 +50,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("events_job_seq")
+                    .name("jobcall_events_job_seq")
                     .table(Events::Table)
                     .col(Events::JobId)
                     .col(Events::Seq)
@@ -62,7 +62,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("events_state_created_at")
+                    .name("jobcall_events_state_created_at")
                     .table(Events::Table)
                     .col(Events::State)
                     .col(Events::CreatedAt)
@@ -100,7 +100,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("delivery_attempts_job_id")
+                    .name("jobcall_delivery_attempts_job_id")
                     .table(DeliveryAttempts::Table)
                     .col(DeliveryAttempts::JobId)
                     .col(DeliveryAttempts::Id)
@@ -121,6 +121,7 @@ impl MigrationTrait for Migration {
 
 #[derive(DeriveIden)]
 enum Events {
+    #[sea_orm(iden = "jobcall_events")]
     Table,
     Id,
     JobId,
@@ -143,6 +144,7 @@ enum Events {
 
 #[derive(DeriveIden)]
 enum DeliveryAttempts {
+    #[sea_orm(iden = "jobcall_delivery_attempts")]
     Table,
     Id,
     EventId,

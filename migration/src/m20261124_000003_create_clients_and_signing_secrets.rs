@@ -37,7 +37,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("signing_secrets_client_id")
+                    .name("jobcall_signing_secrets_client_id")
                     .table(SigningSecrets::Table)
                     .col(SigningSecrets::ClientId)
                     .col(SigningSecrets::CreatedAt)
@@ -58,6 +58,7 @@ impl MigrationTrait for Migration {
 
 #[derive(DeriveIden)]
 enum Clients {
+    #[sea_orm(iden = "jobcall_clients")]
     Table,
     Id,
     Name,
@@ -66,6 +67,7 @@ enum Clients {
 
 #[derive(DeriveIden)]
 enum SigningSecrets {
+    #[sea_orm(iden = "jobcall_signing_secrets")]
     Table,
     Id,
     ClientId,

@@ -1,0 +1,183 @@
+//! Ending an attempt: the job succeeds, fails, is canceled, waits for a
+//! retry, or goes back to the queue (a worker shutting down). Every ending
+//! is fenced by the attempt number and the lease owner, so a worker that
+//! lost its lease cannot overwrite the outcome of the one that took over.
+
+use jobcall_entity::{EventType, JobId, JobStatus, job};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{Expr, ExprTrait, SimpleExpr},
+};
+use serde_json::Value;
+
+use crate::{
+    callbacks::outbox,
+    kinds::JobError,
+    signals::Signal,
+    store::{ExecuteTask, Queue, StoreError, WriteOp, WriteTx},
+    time::now_ms,
+};
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum AttemptOutcome {
+    Succeeded(Value),
+    /// Failed; `retry_at` is set when another attempt is due then.
+    Failed {
+        error: JobError,
+        retry_at: Option<i64>,
+    },
+    Canceled,
+    /// Not finished: handed back to the queue without using up the attempt.
+    Released,
+}
+
+#[derive(Debug, Clone)]
+pub struct FinishAttempt {
+    pub job_id: JobId,
+    pub attempt: i32,
+    pub worker: String,
+    pub outcome: AttemptOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum Finished {
+    /// The job reached a terminal state.
+    Terminal(job::Model),
+    /// Another attempt is scheduled.
+    Retrying(job::Model),
+    Released,
+    /// The attempt no longer held the job; nothing was written.
+    LeaseLost,
+}
+
+impl WriteOp for FinishAttempt {
+    type Output = Finished;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<Finished, StoreError> {
+        let now = now_ms();
+        let held = Condition::all()
+            .add(job::Column::Id.eq(self.job_id.clone()))
+            .add(job::Column::Status.eq(JobStatus::Running))
+            .add(job::Column::Attempts.eq(self.attempt))
+            .add(job::Column::LeaseOwner.eq(self.worker.clone()));
+        match self.outcome {
+            AttemptOutcome::Succeeded(result) => {
+                let changes = [
+                    (job::Column::Result, Expr::value(result)),
+                    (job::Column::Progress, Expr::value(100i16)),
+                ];
+                terminate(tx, held, JobStatus::Succeeded, None, &changes, now).await
+            }
+            AttemptOutcome::Failed {
+                error,
+                retry_at: None,
+            } => terminate(tx, held, JobStatus::Failed, Some(&error), &[], now).await,
+            AttemptOutcome::Canceled => {
+                let error = JobError::permanent("canceled", "canceled by the client");
+                terminate(tx, held, JobStatus::Canceled, Some(&error), &[], now).await
+            }
+            AttemptOutcome::Failed {
+                error,
+                retry_at: Some(retry_at),
+            } => {
+                let mut update = job::Entity::update_many()
+                    .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
+                    .col_expr(job::Column::ErrorCode, Expr::value(error.code))
+                    .col_expr(job::Column::ErrorMessage, Expr::value(error.message))
+                    .col_expr(job::Column::NextAttemptAt, Expr::value(retry_at))
+                    .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                    .col_expr(
+                        job::Column::LeaseExpiresAt,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .col_expr(job::Column::UpdatedAt, Expr::value(now))
+                    .filter(held)
+                    .into_query();
+                update.returning_all();
+                let Some(job) = tx.fetch_optional::<job::Model, _>(&update).await? else {
+                    return Ok(Finished::LeaseLost);
+                };
+                tx.push(
+                    Queue::Execute,
+                    &ExecuteTask {
+                        job_id: job.id.clone(),
+                    },
+                    Some(retry_at),
+                )?;
+                Ok(Finished::Retrying(job))
+            }
+            AttemptOutcome::Released => {
+                let update = job::Entity::update_many()
+                    .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
+                    .col_expr(
+                        job::Column::Attempts,
+                        Expr::col(job::Column::Attempts).sub(1),
+                    )
+                    .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                    .col_expr(
+                        job::Column::LeaseExpiresAt,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .col_expr(job::Column::UpdatedAt, Expr::value(now))
+                    .filter(held)
+                    .into_query();
+                if tx.execute(&update).await? == 0 {
+                    return Ok(Finished::LeaseLost);
+                }
+                tx.push(
+                    Queue::Execute,
+                    &ExecuteTask {
+                        job_id: self.job_id,
+                    },
+                    None,
+                )?;
+                Ok(Finished::Released)
+            }
+        }
+    }
+}
+
+/// Moves the job matching `filter` to a terminal `status`, records `error`
+/// and `changes`, writes the matching callback event and wakes long-polling
+/// readers.
+pub(super) async fn terminate(
+    tx: &mut WriteTx,
+    filter: Condition,
+    status: JobStatus,
+    error: Option<&JobError>,
+    changes: &[(job::Column, SimpleExpr)],
+    now: i64,
+) -> Result<Finished, StoreError> {
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(
+            job::Column::ErrorCode,
+            Expr::value(error.map(|e| e.code.clone())),
+        )
+        .col_expr(
+            job::Column::ErrorMessage,
+            Expr::value(error.map(|e| e.message.clone())),
+        )
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::NextAttemptAt, Expr::value(Option::<i64>::None))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    for (column, value) in changes {
+        update = update.col_expr(*column, value.clone());
+    }
+    let mut update = update.filter(filter).into_query();
+    update.returning_all();
+    let Some(job) = tx.fetch_optional::<job::Model, _>(&update).await? else {
+        return Ok(Finished::LeaseLost);
+    };
+    let event =
+        EventType::for_terminal(status).expect("terminate is only called with terminal states");
+    outbox::emit(tx, &job, event, now).await?;
+    tx.signal(Signal::JobFinished(job.id.clone()));
+    Ok(Finished::Terminal(job))
+}

@@ -1,0 +1,126 @@
+//! Accepting a job: its row and its first execution task, in one transaction.
+
+use jobcall_entity::{CallbackState, ClientId, JobId, JobStatus, job};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::OnConflict,
+};
+
+use super::{IdempotencyKey, JobSpec};
+use crate::{
+    store::{ExecuteTask, Queue, StoreError, WriteOp, WriteTx},
+    time::now_ms,
+};
+
+/// A job ready to be written, built outside the writer so the transaction
+/// only runs SQL.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    row: job::Model,
+}
+
+/// What a submission came to.
+#[derive(Debug, Clone)]
+pub enum Submitted {
+    /// A new job, committed.
+    Created(job::Model),
+    /// The key was used before with the same request: that job.
+    Replayed(job::Model),
+    /// The key was used before with a different request.
+    KeyReused,
+}
+
+impl Submission {
+    pub fn new(
+        client_id: ClientId,
+        spec: JobSpec,
+        key: Option<IdempotencyKey>,
+        request_id: Option<String>,
+    ) -> Self {
+        let now = now_ms();
+        let request_hash = key.as_ref().map(|_| spec.fingerprint());
+        let (callback_url, callback_events, callback_state) = match &spec.callback {
+            Some(callback) => (
+                Some(callback.url.to_string()),
+                serde_json::to_value(&callback.events).unwrap_or_default(),
+                CallbackState::None,
+            ),
+            None => (None, serde_json::json!([]), CallbackState::None),
+        };
+        let row = job::Model {
+            id: JobId::generate(),
+            client_id,
+            kind: spec.kind,
+            status: JobStatus::Queued,
+            input: spec.input,
+            result: None,
+            error_code: None,
+            error_message: None,
+            progress: None,
+            attempts: 0,
+            max_attempts: spec.max_attempts as i32,
+            timeout_ms: spec.timeout.as_millis() as i64,
+            callback_url,
+            callback_events,
+            callback_state,
+            callback_attempts: 0,
+            callback_last_status_code: None,
+            callback_next_attempt_at: None,
+            metadata: serde_json::to_value(&spec.metadata).unwrap_or_default(),
+            idempotency_key: key.map(|k| k.as_str().to_owned()),
+            request_hash,
+            request_id,
+            cancel_requested: false,
+            lease_owner: None,
+            lease_expires_at: None,
+            next_attempt_at: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+        };
+        Self { row }
+    }
+}
+
+impl WriteOp for Submission {
+    type Output = Submitted;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<Submitted, StoreError> {
+        let row = self.row;
+        let mut insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all());
+        if row.idempotency_key.is_some() {
+            insert = insert.on_conflict(
+                OnConflict::columns([job::Column::ClientId, job::Column::IdempotencyKey])
+                    .do_nothing()
+                    .to_owned(),
+            );
+        }
+        if tx.execute(&insert.into_query()).await? == 0 {
+            // The key is taken: by this very request (a retry), or another.
+            let existing: job::Model = tx
+                .fetch_optional(
+                    &job::Entity::find()
+                        .filter(job::Column::ClientId.eq(row.client_id.clone()))
+                        .filter(job::Column::IdempotencyKey.eq(row.idempotency_key.clone()))
+                        .into_query(),
+                )
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt("an idempotency key conflicted with no row".into())
+                })?;
+            return Ok(if existing.request_hash == row.request_hash {
+                Submitted::Replayed(existing)
+            } else {
+                Submitted::KeyReused
+            });
+        }
+        tx.push(
+            Queue::Execute,
+            &ExecuteTask {
+                job_id: row.id.clone(),
+            },
+            None,
+        )?;
+        Ok(Submitted::Created(row))
+    }
+}

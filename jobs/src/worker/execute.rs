@@ -1,0 +1,261 @@
+//! Running one attempt of a job: claim it, run its kind under a timeout
+//! while renewing the lease and recording progress, then write how it ended.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use apalis::prelude::{BoxDynError, Data};
+use jobcall_entity::{JobId, job};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span, debug, field, info, info_span, warn};
+
+use super::WorkerRuntime;
+use crate::{
+    backoff,
+    job::{
+        AttemptOutcome, Claim, ClaimJob, FinishAttempt, Finished, LeaseState, RecordProgress,
+        RenewLease,
+    },
+    kinds::{JobContext, JobError, Progress},
+    store::{ExecuteTask, StoreError, WriteOp},
+    time::now_ms,
+};
+
+/// The apalis handler of the execute queue. Errors are database errors only:
+/// apalis then runs the task again.
+pub(super) async fn handle(
+    task: ExecuteTask,
+    runtime: Data<Arc<WorkerRuntime>>,
+) -> Result<(), BoxDynError> {
+    let span = info_span!("job", job_id = %task.job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
+    execute(&runtime, task.job_id)
+        .instrument(span)
+        .await
+        .map_err(|e| Box::new(e) as BoxDynError)
+}
+
+async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId) -> Result<(), StoreError> {
+    loop {
+        let claim = ClaimJob {
+            job_id: job_id.clone(),
+            worker: runtime.instance.clone(),
+            lease: runtime.settings.worker.takeover,
+        };
+        match write(runtime, claim).await? {
+            Claim::Claimed(job) => return run_attempt(runtime, job).await,
+            Claim::WaitUntil(at) => {
+                let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    // Shutting down: a later claim (after a restart) finds the job still queued.
+                    _ = runtime.hand_back.cancelled() => return Err(StoreError::WriterStopped),
+                }
+            }
+            Claim::Requeued(at) => {
+                debug!(at, "not runnable yet; queued for later");
+                return Ok(());
+            }
+            Claim::Ended => return Ok(()),
+        }
+    }
+}
+
+/// Why a running attempt stopped before its kind returned.
+enum Stop {
+    Canceled,
+    /// The worker is shutting down and the grace period is over.
+    HandBack,
+    /// The lease is gone: another worker owns the job now.
+    LeaseLost,
+}
+
+async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<(), StoreError> {
+    let span = Span::current();
+    span.record("kind", job.kind.as_str());
+    span.record("attempt", job.attempts);
+    if let Some(request_id) = &job.request_id {
+        span.record("request_id", request_id.as_str());
+    }
+    let started = Instant::now();
+    let cancel = runtime.hand_back.child_token();
+    let _registration = runtime.signals.register_running(&job.id, cancel.clone());
+    let (ctx, progress) = JobContext::new(job.id.clone(), job.attempts as u32, cancel.clone());
+
+    let outcome = match runtime.registry.get(&job.kind).cloned() {
+        None => AttemptOutcome::Failed {
+            error: JobError::permanent(
+                "unknown_kind",
+                format!("this server does not run `{}` jobs", job.kind),
+            ),
+            retry_at: None,
+        },
+        Some(kind) => {
+            let timeout = Duration::from_millis(job.timeout_ms.max(0) as u64);
+            tokio::select! {
+                biased;
+                stop = stop_reason(runtime, &job, &cancel) => match stop {
+                    Stop::Canceled => AttemptOutcome::Canceled,
+                    Stop::HandBack => AttemptOutcome::Released,
+                    Stop::LeaseLost => {
+                        warn!("lease lost; another worker owns the job now");
+                        return Ok(());
+                    }
+                },
+                result = kind.run(job.input.clone(), ctx) => match result {
+                    Ok(value) => AttemptOutcome::Succeeded(value),
+                    Err(error) => failed(runtime, &job, error),
+                },
+                _ = tokio::time::sleep(timeout) => failed(
+                    runtime,
+                    &job,
+                    JobError::retryable("timeout", format!("the attempt ran longer than {} s", timeout.as_secs())),
+                ),
+                _ = record_progress(runtime, &job, progress) => unreachable!("progress recording never ends"),
+            }
+        }
+    };
+
+    let describe = describe(&outcome);
+    let finish = FinishAttempt {
+        job_id: job.id.clone(),
+        attempt: job.attempts,
+        worker: runtime.instance.clone(),
+        outcome,
+    };
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match write(runtime, finish).await? {
+        Finished::Terminal(done) => info!(status = done.status.as_str(), duration_ms, "{describe}"),
+        Finished::Retrying(retry) => info!(
+            duration_ms,
+            next_attempt_at = retry.next_attempt_at,
+            "{describe}; retry scheduled"
+        ),
+        Finished::Released => info!(duration_ms, "handed back to the queue"),
+        Finished::LeaseLost => {
+            warn!("lease lost before the outcome was written; another worker owns the job now")
+        }
+    }
+    Ok(())
+}
+
+/// A failed attempt, with a retry when the error allows one and attempts remain.
+fn failed(runtime: &WorkerRuntime, job: &job::Model, error: JobError) -> AttemptOutcome {
+    let retry_at = (error.retryable && job.attempts < job.max_attempts).then(|| {
+        let delay = backoff::delay(
+            runtime.settings.worker.retry_backoff,
+            job.attempts as u32,
+            backoff::jitter_sample(),
+        );
+        now_ms() + delay.as_millis() as i64
+    });
+    AttemptOutcome::Failed { error, retry_at }
+}
+
+fn describe(outcome: &AttemptOutcome) -> String {
+    match outcome {
+        AttemptOutcome::Succeeded(_) => "attempt succeeded".into(),
+        AttemptOutcome::Failed { error, .. } => {
+            format!("attempt failed: {}: {}", error.code, error.message)
+        }
+        AttemptOutcome::Canceled => "attempt canceled".into(),
+        AttemptOutcome::Released => "attempt released".into(),
+    }
+}
+
+/// Resolves when the attempt must stop early; renews the lease meanwhile.
+async fn stop_reason(
+    runtime: &WorkerRuntime,
+    job: &job::Model,
+    cancel: &CancellationToken,
+) -> Stop {
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        () = keep_lease(runtime, job, cancel) => return Stop::LeaseLost,
+    }
+    if runtime.hand_back.is_cancelled() {
+        Stop::HandBack
+    } else {
+        Stop::Canceled
+    }
+}
+
+/// Renews the lease a few times per takeover period; returns once it is lost
+/// (or can no longer be renewed before it runs out). A cancel requested from
+/// another process arrives here, with the renewal.
+async fn keep_lease(runtime: &WorkerRuntime, job: &job::Model, cancel: &CancellationToken) {
+    let lease = runtime.settings.worker.takeover;
+    let every = (lease / 4).max(Duration::from_millis(100));
+    let mut held_until = job.lease_expires_at.unwrap_or_else(now_ms);
+    loop {
+        tokio::time::sleep(every).await;
+        let until = now_ms() + lease.as_millis() as i64;
+        let renew = RenewLease {
+            job_id: job.id.clone(),
+            attempt: job.attempts,
+            worker: runtime.instance.clone(),
+            until,
+        };
+        match runtime.writer.run(renew).await {
+            Ok(LeaseState::Held { cancel_requested }) => {
+                held_until = until;
+                if cancel_requested {
+                    cancel.cancel();
+                }
+            }
+            Ok(LeaseState::Lost) => return,
+            Err(err) => {
+                warn!(error = %err, "could not renew the lease");
+                // Stop before the lease lapses: past it, another worker may run the job.
+                if now_ms() + every.as_millis() as i64 >= held_until {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Stores progress reports, at most a few per second.
+async fn record_progress(runtime: &WorkerRuntime, job: &job::Model, mut progress: Progress) {
+    loop {
+        if progress.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        let Some(percent) = *progress.borrow_and_update() else {
+            continue;
+        };
+        let record = RecordProgress {
+            job_id: job.id.clone(),
+            attempt: job.attempts,
+            worker: runtime.instance.clone(),
+            percent,
+        };
+        if let Err(err) = runtime.writer.run(record).await {
+            warn!(error = %err, "could not record progress");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Runs a write, retrying database failures for a while: an outcome that is
+/// not written is lost work.
+async fn write<O: WriteOp + Clone>(
+    runtime: &WorkerRuntime,
+    op: O,
+) -> Result<O::Output, StoreError> {
+    let mut delay = Duration::from_millis(100);
+    let deadline = Instant::now() + runtime.settings.worker.takeover / 2;
+    loop {
+        match runtime.writer.run(op.clone()).await {
+            Ok(output) => return Ok(output),
+            Err(StoreError::WriterStopped) => return Err(StoreError::WriterStopped),
+            Err(err) if Instant::now() + delay < deadline => {
+                warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}

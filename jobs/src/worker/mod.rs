@@ -1,0 +1,292 @@
+//! The workers: one apalis worker per queue in this process, each restarted
+//! by a supervisor if it dies (its database went away, say), and stopped in
+//! two steps on shutdown: stop claiming, then, after the grace period, hand
+//! what still runs back to the queue.
+
+mod execute;
+mod wake;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicI64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use futures::future::join_all;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    config::DomainSettings,
+    kinds::Registry,
+    outbound::Outbound,
+    signals::Signals,
+    store::{Database, ExecuteTask, Pools, Queue, Writer},
+    time::now_ms,
+};
+use wake::WakeStrategy;
+
+/// What the task handlers share.
+pub struct WorkerRuntime {
+    pub db: Database,
+    pub writer: Writer,
+    pub signals: Signals,
+    pub registry: Registry,
+    pub settings: DomainSettings,
+    pub outbound: Outbound,
+    /// Names this process as a lease owner; unique per process start.
+    pub instance: String,
+    /// Fires at the end of the shutdown grace period: running attempts are
+    /// handed back to the queue.
+    hand_back: CancellationToken,
+    health: WorkerHealth,
+}
+
+impl WorkerRuntime {
+    pub fn new(
+        db: Database,
+        writer: Writer,
+        signals: Signals,
+        registry: Registry,
+        settings: DomainSettings,
+        outbound: Outbound,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            writer,
+            signals,
+            registry,
+            settings,
+            outbound,
+            instance: format!("jobcall-{}-{}", std::process::id(), ulid::Ulid::generate()),
+            hand_back: CancellationToken::new(),
+            health: WorkerHealth::default(),
+        })
+    }
+
+    /// How often apalis workers announce they are alive, and how many missed
+    /// announcements make one dead: together about the takeover time.
+    fn heartbeat(&self) -> (Duration, usize) {
+        let takeover = self.settings.worker.takeover;
+        let interval = (takeover / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let interval = Duration::from_secs(interval.as_secs().max(1));
+        let missed = takeover.as_secs().div_ceil(interval.as_secs()).max(2) as usize;
+        (interval, missed)
+    }
+
+    pub fn health(&self) -> &WorkerHealth {
+        &self.health
+    }
+}
+
+/// Whether each queue's worker is running and recently alive.
+#[derive(Default)]
+pub struct WorkerHealth {
+    execute: QueueHealth,
+    deliver: QueueHealth,
+}
+
+#[derive(Default)]
+struct QueueHealth {
+    running: AtomicBool,
+    last_alive_ms: AtomicI64,
+}
+
+impl WorkerHealth {
+    fn of(&self, queue: Queue) -> &QueueHealth {
+        match queue {
+            Queue::Execute => &self.execute,
+            Queue::Deliver => &self.deliver,
+        }
+    }
+
+    fn alive(&self, queue: Queue) {
+        let health = self.of(queue);
+        health.running.store(true, Ordering::Relaxed);
+        health.last_alive_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn stopped(&self, queue: Queue) {
+        self.of(queue).running.store(false, Ordering::Relaxed);
+    }
+
+    /// The queues whose worker is not running, or has not been heard from
+    /// within `silence`.
+    pub fn unhealthy(&self, silence: Duration) -> Vec<Queue> {
+        let now = now_ms();
+        Queue::ALL
+            .into_iter()
+            .filter(|queue| {
+                let health = self.of(*queue);
+                !health.running.load(Ordering::Relaxed)
+                    || now - health.last_alive_ms.load(Ordering::Relaxed)
+                        > silence.as_millis() as i64
+            })
+            .collect()
+    }
+}
+
+/// The running workers of this process.
+pub struct Workers {
+    runtime: Arc<WorkerRuntime>,
+    stop_claiming: CancellationToken,
+    supervisors: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn start(runtime: Arc<WorkerRuntime>) -> Self {
+        let stop_claiming = CancellationToken::new();
+        let supervisors = Queue::ALL
+            .into_iter()
+            .filter(|queue| *queue == Queue::Execute)
+            .map(|queue| tokio::spawn(supervise(runtime.clone(), queue, stop_claiming.clone())))
+            .collect();
+        Self {
+            runtime,
+            stop_claiming,
+            supervisors,
+        }
+    }
+
+    /// Stops claiming work, lets running attempts finish within the grace
+    /// period, then hands the rest back to the queue.
+    pub async fn shutdown(self) {
+        let grace = self.runtime.settings.worker.shutdown_grace;
+        info!(grace_ms = grace.as_millis() as u64, "workers stopping");
+        self.stop_claiming.cancel();
+        let hand_back = self.runtime.hand_back.clone();
+        let handing_back = tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            hand_back.cancel();
+        });
+        join_all(self.supervisors).await;
+        handing_back.abort();
+        info!("workers stopped");
+    }
+}
+
+async fn supervise(runtime: Arc<WorkerRuntime>, queue: Queue, stop: CancellationToken) {
+    let mut generation = 0u32;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let name = format!("{}:{}:{generation}", runtime.instance, queue.label());
+        let started = Instant::now();
+        let outcome = run_worker(runtime.clone(), queue, &name, stop.clone()).await;
+        runtime.health.stopped(queue);
+        if stop.is_cancelled() {
+            break;
+        }
+        match outcome {
+            Ok(()) => warn!(
+                queue = queue.label(),
+                "worker stopped unexpectedly; restarting"
+            ),
+            Err(err) => warn!(queue = queue.label(), error = %err, "worker failed; restarting"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(250);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.cancelled() => break,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+        generation += 1;
+    }
+}
+
+/// Tasks a queue's worker runs at once.
+fn concurrency(runtime: &WorkerRuntime, queue: Queue) -> usize {
+    match queue {
+        Queue::Execute => runtime.settings.worker.concurrency,
+        Queue::Deliver => runtime.settings.callbacks.concurrency,
+    }
+    .max(1)
+}
+
+/// Builds and runs one worker on whichever backend the database is.
+macro_rules! run_on {
+    ($storage:expr, $name:expr, $runtime:expr, $queue:expr, $concurrency:expr, $handler:expr, $stop:expr) => {{
+        let health = $runtime.clone();
+        let queue = $queue;
+        let wake = WakeStrategy::new(
+            $runtime.signals.queue_wakeups(queue),
+            $runtime.settings.worker.poll_interval,
+        );
+        WorkerBuilder::new($name)
+            .backend($storage.poll_with_strategy(wake))
+            .on_event(move |_, event| match event {
+                Event::Start | Event::HeartBeat | Event::Success(_) => health.health.alive(queue),
+                Event::Stop | Event::Exit => health.health.stopped(queue),
+                _ => {}
+            })
+            .concurrency($concurrency)
+            .data($runtime.clone())
+            .build($handler)
+            .run_until(async move {
+                $stop.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }};
+}
+
+async fn run_worker(
+    runtime: Arc<WorkerRuntime>,
+    queue: Queue,
+    name: &str,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let (heartbeat, missed) = runtime.heartbeat();
+    let concurrency = concurrency(&runtime, queue);
+    // Tasks fetched per query: fewer queries under load, and a bounded share
+    // of the queue held by one worker.
+    let batch = (concurrency / 2).clamp(1, 50);
+    let queue_name = queue.name();
+    match (queue, runtime.db.pools().clone()) {
+        (Queue::Execute, Pools::Sqlite { writer, .. }) => {
+            let config = apalis_sqlite::Config::default()
+                .queue(queue_name)
+                .batch_size(batch)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
+                .lock_tasks(false);
+            let storage = SqliteStorage::<ExecuteTask>::new(&writer).with_config(config);
+            run_on!(
+                storage,
+                name,
+                runtime,
+                queue,
+                concurrency,
+                execute::handle,
+                stop
+            )
+        }
+        (Queue::Execute, Pools::Postgres(pool)) => {
+            let config = apalis_postgres::Config::default()
+                .queue(queue_name)
+                .batch_size(batch)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
+                .lock_tasks(false);
+            let storage = PostgresStorage::<ExecuteTask>::new(&pool).with_config(config);
+            run_on!(
+                storage,
+                name,
+                runtime,
+                queue,
+                concurrency,
+                execute::handle,
+                stop
+            )
+        }
+        (Queue::Deliver, _) => Ok(()),
+    }
+}
