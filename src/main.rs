@@ -1,1 +1,208 @@
-fn main() {}
+//! `jobcall`: the command line.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+use jobcall::{
+    Application, Customize, Role, Settings,
+    app::{migrate, shutdown_signal},
+    keys, telemetry,
+};
+use jobcall_api::auth::{Scope, TokenIssuer};
+use jobcall_entity::ClientId;
+use jobcall_jobs::{clients::CreateClient, signals::Signals, store::Writer, time::rfc3339};
+
+#[derive(Parser)]
+#[command(
+    name = "jobcall",
+    version,
+    about = "An asynchronous job service: submit work, get 202, receive the signed result at your callback URL."
+)]
+struct Cli {
+    /// A TOML file of settings; JOBCALL_* environment variables override it.
+    #[arg(long, global = true, env = "JOBCALL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the workers (the default for one machine).
+    Serve,
+    /// Run only the API.
+    Api,
+    /// Run only the workers.
+    Worker,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage API clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Mint a token for a client, signed with this server's key.
+    Token {
+        /// The client id (`cli_…`).
+        #[arg(long)]
+        client: String,
+        /// Space-separated scopes: jobs:read, jobs:write, admin.
+        #[arg(long, default_value = "jobs:read jobs:write")]
+        scope: String,
+        /// How long the token is valid: seconds, or with a unit (30m, 12h, 7d).
+        #[arg(long, default_value = "24h")]
+        ttl: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create a client and print its id and signing secret (shown only now).
+    Create {
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("jobcall: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = telemetry::init(settings.log_format, &settings.log_level) {
+        eprintln!("jobcall: cannot set up logging: {err}");
+        return ExitCode::FAILURE;
+    }
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("jobcall: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(settings, Role::Serve).await,
+        Command::Api => serve(settings, Role::Api).await,
+        Command::Worker => serve(settings, Role::Worker).await,
+        Command::Migrate => {
+            migrate(&settings).await?.close().await;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Client {
+            command: ClientCommand::Create { name, json },
+        } => create_client(settings, name, json).await,
+        Command::Token { client, scope, ttl } => {
+            println!("{}", mint_token(&settings, &client, &scope, &ttl)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
+    let app = Application::build(settings, role, Customize::default()).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::Result<()> {
+    let name = name.trim().to_owned();
+    anyhow::ensure!(
+        (1..=200).contains(&name.chars().count()),
+        "the name must be 1 to 200 characters"
+    );
+    let keys = keys::resolve(&settings)?;
+    let db = migrate(&settings).await?;
+    let writer = Writer::start(db.clone(), Signals::new());
+    let (client, secret) = writer
+        .run(CreateClient::new(name, &keys.secrets_key))
+        .await?;
+    drop(writer);
+    db.close().await;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "id": client.id,
+                "name": client.name,
+                "created_at": rfc3339(client.created_at),
+                "signing_secret": secret.expose(),
+            })
+        );
+    } else {
+        println!("id:             {}", client.id);
+        println!("name:           {}", client.name);
+        println!("signing_secret: {}", secret.expose());
+        println!("(the signing secret is shown only this once)");
+    }
+    Ok(())
+}
+
+fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyhow::Result<String> {
+    let client = ClientId::parse(client).map_err(|e| anyhow::anyhow!("--client {e}"))?;
+    let scopes = scope
+        .split_whitespace()
+        .map(|s| {
+            Scope::parse(s).ok_or_else(|| {
+                anyhow::anyhow!("--scope: `{s}` is not jobs:read, jobs:write or admin")
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ttl = parse_ttl(ttl).ok_or_else(|| {
+        anyhow::anyhow!("--ttl: `{ttl}` is not a duration like 3600, 30m, 12h or 7d")
+    })?;
+    let jwt = &settings.jwt;
+    let issuer = match &jwt.private_key_file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            TokenIssuer::from_private_pem(
+                jwt.algorithm,
+                &pem,
+                jwt.issuer.clone(),
+                jwt.audience.clone(),
+            )
+            .map_err(anyhow::Error::msg)?
+        }
+        None => {
+            let keys = keys::resolve(settings)?;
+            let secret = keys.jwt_secret.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{:?} tokens need JOBCALL_JWT_PRIVATE_KEY_FILE",
+                    jwt.algorithm
+                )
+            })?;
+            TokenIssuer::hs256(&secret, jwt.issuer.clone(), jwt.audience.clone())
+        }
+    };
+    issuer
+        .mint(&client, &scopes, ttl)
+        .map_err(anyhow::Error::msg)
+}
+
+fn parse_ttl(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}

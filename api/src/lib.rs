@@ -1,1 +1,41 @@
+//! The HTTP API of jobcall: actix-web routes, authentication, request and
+//! response types, and the mapping of every error to problem+json.
 
+pub mod auth;
+mod background;
+mod body;
+pub mod error;
+mod middleware;
+mod routes;
+pub mod state;
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+
+pub use background::spawn_background;
+pub use routes::OPENAPI_YAML;
+pub use state::{ApiSettings, AppState};
+
+/// The HTTP server on `listener`. It does not install signal handlers: the
+/// caller stops it (see `ServerHandle::stop`), so that it stops together
+/// with the workers.
+pub fn server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    http_workers: usize,
+    shutdown_timeout: Duration,
+) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(middleware::request_context))
+            .configure(routes::configure)
+    })
+    .workers(http_workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout.as_secs().max(1))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -3,10 +3,12 @@
 
 pub mod backoff;
 pub mod callbacks;
+pub mod clients;
 pub mod config;
 pub mod job;
 pub mod kinds;
 pub mod outbound;
+pub mod secrets;
 pub mod signals;
 pub mod store;
 pub mod time;

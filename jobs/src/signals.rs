@@ -404,13 +404,13 @@ mod tests {
     #[tokio::test]
     async fn delayed_wakeups_fire_when_due() {
         let signals = Signals::new();
-        let mut wakeups = signals.queue_wakeups(Queue::Deliver);
+        let wakeups = signals.queue_wakeups(Queue::Deliver);
         let due = now_ms() + 50;
         signals.publish(&Signal::Wake {
             queue: Queue::Deliver,
             due_ms: Some(due),
         });
-        tokio::time::timeout(Duration::from_secs(2), wakeups.next())
+        tokio::time::timeout(Duration::from_secs(2), wakeups.notified())
             .await
             .unwrap();
         assert!(now_ms() >= due);

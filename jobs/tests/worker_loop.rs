@@ -53,6 +53,7 @@ async fn harness() -> Harness {
         registry.clone(),
         settings.clone(),
         outbound,
+        jobcall_jobs::secrets::EncryptionKey::generate(),
     );
     let workers = Workers::start(runtime);
     Harness {

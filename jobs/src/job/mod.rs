@@ -16,7 +16,7 @@ pub use cancel::{CancelJob, CancelOutcome};
 pub use claim::{Claim, ClaimJob};
 pub use finish::{AttemptOutcome, FinishAttempt, Finished};
 pub use lease::{LeaseState, RecordProgress, RenewLease};
-pub use read::{JobFilter, JobPage, find_job, list_jobs, queue_depth};
+pub use read::{JobFilter, JobPage, find_job, finished_among, list_jobs, queue_depth};
 pub use spec::{CallbackSpec, IdempotencyKey, JobSpec, NewJob};
 pub use submit::{Submission, Submitted};
 pub use view::{CallbackSummary, JobErrorView, JobView, subscribed_events};

@@ -1,7 +1,10 @@
 //! Reading jobs back, always scoped to the client that owns them.
 
 use jobcall_entity::{ClientId, JobId, JobStatus, job};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, Query},
+};
 
 use crate::store::{Database, StoreError};
 
@@ -63,10 +66,45 @@ pub async fn list_jobs(
     Ok(JobPage { jobs, next_cursor })
 }
 
-/// Jobs waiting to run, across all clients: the backpressure gauge.
-pub async fn queue_depth(db: &Database) -> Result<u64, StoreError> {
-    Ok(job::Entity::find()
+/// Jobs waiting to run, across all clients, counted up to `cap` (the
+/// backpressure threshold: beyond it the exact number does not matter, and
+/// counting stays cheap however deep the queue).
+pub async fn queue_depth(db: &Database, cap: u64) -> Result<u64, StoreError> {
+    let capped = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
         .filter(job::Column::Status.eq(JobStatus::Queued))
-        .count(db.reads())
-        .await?)
+        .limit(cap)
+        .into_query();
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "count")
+        .from_subquery(capped, "capped")
+        .to_owned();
+    let row = db
+        .reads()
+        .query_one(&count)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("COUNT returned no row".into()))?;
+    Ok(row.try_get::<i64>("", "count")? as u64)
+}
+
+/// Which of `ids` have reached a terminal state.
+pub async fn finished_among(db: &Database, ids: Vec<JobId>) -> Result<Vec<JobId>, StoreError> {
+    let mut finished = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<JobId> = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .filter(job::Column::Id.is_in(chunk.to_vec()))
+            .filter(job::Column::Status.is_in([
+                JobStatus::Succeeded,
+                JobStatus::Failed,
+                JobStatus::Canceled,
+            ]))
+            .into_tuple()
+            .all(db.reads())
+            .await?;
+        finished.extend(rows);
+    }
+    Ok(finished)
 }

@@ -92,7 +92,11 @@ impl JobSpec {
         };
         let callback = match new.callback_url {
             None => {
-                if new_events_given {
+                if new_events_given
+                    && !errors
+                        .iter()
+                        .any(|e| e.field.starts_with("callback_events"))
+                {
                     errors.push(FieldError::new(
                         "callback_events",
                         "needs a callback_url to send them to",

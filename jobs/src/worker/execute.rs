@@ -11,7 +11,7 @@ use jobcall_entity::{JobId, job};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
-use super::WorkerRuntime;
+use super::{WorkerRuntime, write_durably};
 use crate::{
     backoff,
     job::{
@@ -19,7 +19,7 @@ use crate::{
         RenewLease,
     },
     kinds::{JobContext, JobError, Progress},
-    store::{ExecuteTask, StoreError, WriteOp},
+    store::{ExecuteTask, StoreError},
     time::now_ms,
 };
 
@@ -43,7 +43,7 @@ async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId) -> Result<(), Stor
             worker: runtime.instance.clone(),
             lease: runtime.settings.worker.takeover,
         };
-        match write(runtime, claim).await? {
+        match write_durably(runtime, claim).await? {
             Claim::Claimed(job) => return run_attempt(runtime, job).await,
             Claim::WaitUntil(at) => {
                 let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
@@ -125,7 +125,7 @@ async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<()
         outcome,
     };
     let duration_ms = started.elapsed().as_millis() as u64;
-    match write(runtime, finish).await? {
+    match write_durably(runtime, finish).await? {
         Finished::Terminal(done) => info!(status = done.status.as_str(), duration_ms, "{describe}"),
         Finished::Retrying(retry) => info!(
             duration_ms,
@@ -235,27 +235,5 @@ async fn record_progress(runtime: &WorkerRuntime, job: &job::Model, mut progress
             warn!(error = %err, "could not record progress");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Runs a write, retrying database failures for a while: an outcome that is
-/// not written is lost work.
-async fn write<O: WriteOp + Clone>(
-    runtime: &WorkerRuntime,
-    op: O,
-) -> Result<O::Output, StoreError> {
-    let mut delay = Duration::from_millis(100);
-    let deadline = Instant::now() + runtime.settings.worker.takeover / 2;
-    loop {
-        match runtime.writer.run(op.clone()).await {
-            Ok(output) => return Ok(output),
-            Err(StoreError::WriterStopped) => return Err(StoreError::WriterStopped),
-            Err(err) if Instant::now() + delay < deadline => {
-                warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "write failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            Err(err) => return Err(err),
-        }
     }
 }

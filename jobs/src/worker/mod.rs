@@ -23,11 +23,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
+    callbacks::ReceiverLimits,
+    clients::SecretsCache,
     config::DomainSettings,
     kinds::Registry,
     outbound::Outbound,
+    secrets::EncryptionKey,
     signals::Signals,
-    store::{Database, ExecuteTask, Pools, Queue, Writer},
+    store::{Database, DeliverTask, ExecuteTask, Pools, Queue, StoreError, WriteOp, Writer},
     time::now_ms,
 };
 use wake::WakeStrategy;
@@ -46,6 +49,8 @@ pub struct WorkerRuntime {
     /// handed back to the queue.
     hand_back: CancellationToken,
     health: WorkerHealth,
+    pub(crate) secrets: SecretsCache,
+    pub(crate) receivers: ReceiverLimits,
 }
 
 impl WorkerRuntime {
@@ -56,8 +61,11 @@ impl WorkerRuntime {
         registry: Registry,
         settings: DomainSettings,
         outbound: Outbound,
+        secrets_key: EncryptionKey,
     ) -> Arc<Self> {
         Arc::new(Self {
+            secrets: SecretsCache::new(secrets_key),
+            receivers: ReceiverLimits::new(settings.callbacks.per_receiver_concurrency),
             db,
             writer,
             signals,
@@ -82,6 +90,11 @@ impl WorkerRuntime {
 
     pub fn health(&self) -> &WorkerHealth {
         &self.health
+    }
+
+    /// Resolves when the shutdown grace period is over.
+    pub(crate) async fn hand_back_requested(&self) {
+        self.hand_back.cancelled().await
     }
 }
 
@@ -144,7 +157,6 @@ impl Workers {
         let stop_claiming = CancellationToken::new();
         let supervisors = Queue::ALL
             .into_iter()
-            .filter(|queue| *queue == Queue::Execute)
             .map(|queue| tokio::spawn(supervise(runtime.clone(), queue, stop_claiming.clone())))
             .collect();
         Self {
@@ -287,6 +299,63 @@ async fn run_worker(
                 stop
             )
         }
-        (Queue::Deliver, _) => Ok(()),
+        (Queue::Deliver, Pools::Sqlite { writer, .. }) => {
+            let config = apalis_sqlite::Config::default()
+                .queue(queue_name)
+                .batch_size(batch)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
+                .lock_tasks(false);
+            let storage = SqliteStorage::<DeliverTask>::new(&writer).with_config(config);
+            run_on!(
+                storage,
+                name,
+                runtime,
+                queue,
+                concurrency,
+                crate::callbacks::deliver::handle,
+                stop
+            )
+        }
+        (Queue::Deliver, Pools::Postgres(pool)) => {
+            let config = apalis_postgres::Config::default()
+                .queue(queue_name)
+                .batch_size(batch)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
+                .lock_tasks(false);
+            let storage = PostgresStorage::<DeliverTask>::new(&pool).with_config(config);
+            run_on!(
+                storage,
+                name,
+                runtime,
+                queue,
+                concurrency,
+                crate::callbacks::deliver::handle,
+                stop
+            )
+        }
+    }
+}
+
+/// Runs a write, retrying database failures for a while: an outcome that is
+/// not written is lost work.
+pub(crate) async fn write_durably<O: WriteOp + Clone>(
+    runtime: &WorkerRuntime,
+    op: O,
+) -> Result<O::Output, StoreError> {
+    let mut delay = Duration::from_millis(100);
+    let deadline = Instant::now() + runtime.settings.worker.takeover / 2;
+    loop {
+        match runtime.writer.run(op.clone()).await {
+            Ok(output) => return Ok(output),
+            Err(StoreError::WriterStopped) => return Err(StoreError::WriterStopped),
+            Err(err) if Instant::now() + delay < deadline => {
+                warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => return Err(err),
+        }
     }
 }

@@ -1,0 +1,231 @@
+//! Reading JSON request bodies: the media type (415), the size limit (413),
+//! the syntax (400), then the fields one by one, so that every missing,
+//! mistyped or unknown field is named in one response.
+
+use actix_web::{HttpRequest, http::header, web};
+use futures::StreamExt;
+use jobcall_jobs::validation::FieldError;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Reads the body as a JSON object.
+pub async fn read_object(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    if !is_json(request) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if let Some(length) = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && length > limit
+    {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(format!("the request body could not be read: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        )),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
+    }
+}
+
+/// `application/json`, or any `+json` type, with any parameters.
+fn is_json(request: &HttpRequest) -> bool {
+    let Some(value) = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Takes the fields of a JSON object one by one, collecting every problem.
+pub struct Fields {
+    object: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Fields {
+    pub fn new(object: Map<String, Value>) -> Self {
+        Self {
+            object,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn required_string(&mut self, name: &str) -> Option<String> {
+        self.field(name, true, "a string", |value| match value {
+            Value::String(s) => Ok(s),
+            other => Err(other),
+        })
+    }
+
+    pub fn optional_string(&mut self, name: &str) -> Option<String> {
+        self.field(name, false, "a string", |value| match value {
+            Value::String(s) => Ok(s),
+            other => Err(other),
+        })
+    }
+
+    pub fn optional_integer(&mut self, name: &str) -> Option<i64> {
+        self.field(name, false, "an integer", |value| {
+            value.as_i64().ok_or(value)
+        })
+    }
+
+    pub fn optional_object(&mut self, name: &str) -> Option<Map<String, Value>> {
+        self.field(name, false, "an object", |value| match value {
+            Value::Object(map) => Ok(map),
+            other => Err(other),
+        })
+    }
+
+    pub fn optional_strings(&mut self, name: &str) -> Option<Vec<String>> {
+        let items = self.field(name, false, "an array of strings", |value| match value {
+            Value::Array(items) => Ok(items),
+            other => Err(other),
+        })?;
+        let mut strings = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Value::String(s) => strings.push(s),
+                other => self.wrong_type(&format!("{name}.{i}"), "a string", &other),
+            }
+        }
+        Some(strings)
+    }
+
+    fn field<T>(
+        &mut self,
+        name: &str,
+        required: bool,
+        expected: &str,
+        convert: impl FnOnce(Value) -> Result<T, Value>,
+    ) -> Option<T> {
+        // An explicit null means the same as leaving the field out.
+        match self.object.remove(name) {
+            Some(Value::Null) | None => {
+                if required {
+                    self.errors.push(FieldError::new(name, "is required"));
+                }
+                None
+            }
+            Some(value) => match convert(value) {
+                Ok(converted) => Some(converted),
+                Err(value) => {
+                    self.wrong_type(name, expected, &value);
+                    None
+                }
+            },
+        }
+    }
+
+    fn wrong_type(&mut self, name: &str, expected: &str, got: &Value) {
+        let got = match got {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        self.errors.push(FieldError::new(
+            name,
+            format!("must be {expected}, not {got}"),
+        ));
+    }
+
+    /// Ends the reading: fields nobody took are unknown. Fails with every
+    /// problem found.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        let mut unknown: Vec<_> = self.object.keys().cloned().collect();
+        unknown.sort();
+        for name in unknown {
+            self.errors
+                .push(FieldError::new(name, "is not a known field"));
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(value: Value) -> Fields {
+        Fields::new(value.as_object().unwrap().clone())
+    }
+
+    fn errors(result: Result<(), ApiError>) -> Vec<FieldError> {
+        match result {
+            Err(ApiError::Validation(errors)) => errors,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reports_missing_mistyped_and_unknown_fields_together() {
+        let mut f = fields(
+            json!({"kind": 5, "timeout_seconds": "soon", "colour": "red", "events": ["a", 1]}),
+        );
+        assert_eq!(f.required_string("kind"), None);
+        assert_eq!(f.required_string("url"), None);
+        assert_eq!(f.optional_integer("timeout_seconds"), None);
+        assert_eq!(f.optional_strings("events"), Some(vec!["a".to_owned()]));
+        let found = errors(f.finish());
+        let named: Vec<_> = found
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("kind", "must be a string, not a number"),
+                ("url", "is required"),
+                ("timeout_seconds", "must be an integer, not a string"),
+                ("events.1", "must be a string, not a number"),
+                ("colour", "is not a known field"),
+            ]
+        );
+    }
+
+    #[test]
+    fn null_is_the_same_as_absent() {
+        let mut f = fields(json!({"callback_url": null}));
+        assert_eq!(f.optional_string("callback_url"), None);
+        assert!(f.finish().is_ok());
+    }
+}

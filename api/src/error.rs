@@ -1,0 +1,199 @@
+//! The API's one error type, rendered as RFC 9457 `application/problem+json`.
+//! Internal causes are logged with context and never sent.
+
+use std::time::Duration;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use jobcall_jobs::{store::StoreError, validation::FieldError};
+use serde::Serialize;
+use tracing::error;
+
+/// Everything a request can fail with. Each variant names its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: fields of the request are missing, unknown or invalid.
+    #[error("the request is invalid")]
+    Validation(Vec<FieldError>),
+    /// 400: the request cannot be read at all (not JSON, not an object).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid bearer token. `WWW-Authenticate` says why.
+    #[error("{detail}")]
+    Unauthorized { detail: String, invalid_token: bool },
+    /// 403: the token lacks the scope the operation needs.
+    #[error("this operation needs the `{0}` scope")]
+    Forbidden(&'static str),
+    /// 404: no such resource (or not this client's).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405
+    #[error("this method is not allowed on this resource")]
+    MethodNotAllowed,
+    /// 409: the operation does not apply in the resource's current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 415
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// 422: an `Idempotency-Key` reused with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyConflict,
+    /// 429: the client submits faster than its rate allows.
+    #[error("too many submissions; retry after {} s", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    /// 503: too much work is queued, or the database cannot be reached.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after: Duration,
+    },
+    /// 500: a bug or an unexpected failure; details are in the logs.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The problem `type`: a stable identifier for each kind of problem.
+    fn problem_type(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "urn:jobcall:problem:validation-error",
+            Self::BadRequest(_) => "urn:jobcall:problem:malformed-request",
+            Self::Conflict(_) => "urn:jobcall:problem:conflict",
+            Self::IdempotencyConflict => "urn:jobcall:problem:idempotency-key-reused",
+            Self::RateLimited { .. } => "urn:jobcall:problem:rate-limited",
+            Self::Unavailable { .. } => "urn:jobcall:problem:unavailable",
+            _ => "about:blank",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "The request is invalid",
+            Self::BadRequest(_) => "The request cannot be read",
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::Forbidden(_) => "Forbidden",
+            Self::NotFound(_) => "Not Found",
+            Self::MethodNotAllowed => "Method Not Allowed",
+            Self::Conflict(_) => "Conflict",
+            Self::PayloadTooLarge(_) => "Payload Too Large",
+            Self::UnsupportedMediaType => "Unsupported Media Type",
+            Self::IdempotencyConflict => "Idempotency-Key reused",
+            Self::RateLimited { .. } => "Too Many Requests",
+            Self::Unavailable { .. } => "Service Unavailable",
+            Self::Internal(_) => "Internal Server Error",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Sqlx(sqlx_error) if is_unreachable(&sqlx_error) => Self::Unavailable {
+                detail: "the database cannot be reached".into(),
+                retry_after: Duration::from_secs(5),
+            },
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+fn is_unreachable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    matches!(
+        err,
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::Tls(_)
+    )
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            error!(cause = %cause, "internal error");
+        }
+        let status = self.status_code();
+        let (detail, errors) = match self {
+            Self::Validation(errors) => (describe_fields(errors), errors.clone()),
+            other => (other.to_string(), Vec::new()),
+        };
+        let problem = Problem {
+            problem_type: self.problem_type(),
+            title: self.title(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        match self {
+            Self::Unauthorized { invalid_token, .. } => {
+                let challenge = if *invalid_token {
+                    r#"Bearer realm="jobcall", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="jobcall""#
+                };
+                response.insert_header((header::WWW_AUTHENTICATE, challenge));
+            }
+            Self::RateLimited { retry_after } | Self::Unavailable { retry_after, .. } => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after.as_secs().max(1).to_string(),
+                ));
+            }
+            _ => {}
+        }
+        response.json(problem)
+    }
+}
+
+fn describe_fields(errors: &[FieldError]) -> String {
+    let fields: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("`{}` {}", e.field, e.message)
+            }
+        })
+        .collect();
+    fields.join("; ")
+}

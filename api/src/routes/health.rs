@@ -1,0 +1,47 @@
+//! `/healthz` (the process answers) and `/readyz` (it can do its work).
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Ready when the database answers and, if this process runs workers, each
+/// of them has been heard from recently.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(err)) => format!("unreachable: {err}"),
+        Err(_) => "unreachable: no answer within 2 s".to_owned(),
+    };
+    let workers = match &state.workers {
+        None => "not run by this process".to_owned(),
+        Some(runtime) => {
+            let silence = (state.domain.worker.takeover).max(Duration::from_secs(5));
+            let unhealthy = runtime.health().unhealthy(silence);
+            if unhealthy.is_empty() {
+                "ok".to_owned()
+            } else {
+                let names: Vec<_> = unhealthy.iter().map(|q| q.label()).collect();
+                format!("not running: {}", names.join(", "))
+            }
+        }
+    };
+    let ready = database == "ok" && (workers == "ok" || state.workers.is_none());
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": {"database": database, "workers": workers},
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(body)
+    }
+}

@@ -1,0 +1,236 @@
+//! `/v1/jobs`: submit, read (with long-polling), list, cancel.
+
+use std::time::Duration;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
+use jobcall_entity::{JobId, JobStatus, job};
+use jobcall_jobs::job::{
+    CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
+    Submitted, find_job, list_jobs,
+};
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::info;
+
+use super::query;
+use crate::{
+    auth::{Caller, Scope},
+    body::{Fields, read_object},
+    error::ApiError,
+    middleware::RequestId,
+    state::AppState,
+};
+
+/// How long a client should wait before polling again.
+const POLL_AFTER_SECONDS: &str = "1";
+/// The longest long-poll.
+const MAX_WAIT_SECONDS: u64 = 60;
+
+pub async fn submit(
+    request: HttpRequest,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::JobsWrite)?;
+    state
+        .rate_limiter
+        .take(&caller.client_id)
+        .map_err(|wait| ApiError::RateLimited {
+            retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+        })?;
+    let queued = state.backlog.queued();
+    if queued >= state.api.max_queued_jobs {
+        return Err(ApiError::Unavailable {
+            detail: format!("{queued} jobs are queued, the most this server accepts; retry later"),
+            retry_after: Duration::from_secs(5),
+        });
+    }
+    let key = idempotency_key(&request)?;
+    let body = read_object(&request, payload, state.api.max_body_bytes).await?;
+    let new = new_job(body)?;
+    let spec = JobSpec::parse(
+        new,
+        &state.registry,
+        state.outbound.guard(),
+        &state.domain.limits,
+    )
+    .await
+    .map_err(ApiError::Validation)?;
+    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    match state
+        .writer
+        .run(Submission::new(caller.client_id, spec, key, request_id))
+        .await?
+    {
+        Submitted::Created(job) => {
+            state.backlog.accepted();
+            info!(job_id = %job.id, kind = %job.kind, "job accepted");
+            Ok(accepted(&job, false))
+        }
+        Submitted::Replayed(job) => Ok(accepted(&job, true)),
+        Submitted::KeyReused => Err(ApiError::IdempotencyConflict),
+    }
+}
+
+fn idempotency_key(request: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII characters"))?;
+    IdempotencyKey::parse(value)
+        .map(Some)
+        .map_err(|message| ApiError::field("Idempotency-Key", message))
+}
+
+/// The submit body, field by field.
+fn new_job(body: serde_json::Map<String, serde_json::Value>) -> Result<NewJob, ApiError> {
+    let mut fields = Fields::new(body);
+    let kind = fields.required_string("kind");
+    let input = fields
+        .optional_object("input")
+        .map(serde_json::Value::Object);
+    let new = NewJob {
+        kind: kind.unwrap_or_default(),
+        input: input.unwrap_or_else(|| serde_json::json!({})),
+        callback_url: fields.optional_string("callback_url"),
+        callback_events: fields.optional_strings("callback_events"),
+        metadata: fields.optional_object("metadata"),
+        timeout_seconds: fields.optional_integer("timeout_seconds"),
+        max_attempts: fields.optional_integer("max_attempts"),
+    };
+    fields.finish()?;
+    Ok(new)
+}
+
+fn accepted(job: &job::Model, replayed: bool) -> HttpResponse {
+    let mut response = HttpResponse::Accepted();
+    response
+        .insert_header((header::LOCATION, format!("/v1/jobs/{}", job.id)))
+        .insert_header((header::RETRY_AFTER, POLL_AFTER_SECONDS));
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.json(JobView::from(job))
+}
+
+fn job_response(job: &job::Model) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if !job.status.is_terminal() {
+        response.insert_header((header::RETRY_AFTER, POLL_AFTER_SECONDS));
+    }
+    response.json(JobView::from(job))
+}
+
+fn job_id(raw: &str) -> Result<JobId, ApiError> {
+    JobId::parse(raw).map_err(|_| no_such_job(raw))
+}
+
+fn no_such_job(id: &str) -> ApiError {
+    ApiError::NotFound(format!("there is no job `{id}`"))
+}
+
+/// The job; with `?wait=N`, once it is terminal or N seconds have passed,
+/// whichever comes first. Waiting costs no database reads: the worker that
+/// finishes the job wakes the request.
+pub async fn get(
+    request: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::JobsRead)?;
+    let params = query::params(&request, &["wait"])?;
+    let wait = Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?);
+    let id = job_id(&path)?;
+    let deadline = Instant::now() + wait;
+    let watch = state.signals.watch_job(&id);
+    loop {
+        let finished = watch.notify().notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        let job = find_job(&state.db, &caller.client_id, &id)
+            .await?
+            .ok_or_else(|| no_such_job(&id.to_string()))?;
+        if job.status.is_terminal() || Instant::now() >= deadline {
+            return Ok(job_response(&job));
+        }
+        // Woken or timed out: either way, read once more.
+        let _ = tokio::time::timeout_at(deadline, finished).await;
+    }
+}
+
+#[derive(Serialize)]
+struct Page {
+    data: Vec<JobView>,
+    next_cursor: Option<JobId>,
+}
+
+pub async fn list(
+    request: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::JobsRead)?;
+    let params = query::params(&request, &["status", "kind", "limit", "cursor"])?;
+    let status = match params.get("status") {
+        None => None,
+        Some(raw) => Some(JobStatus::parse(raw).ok_or_else(|| {
+            ApiError::field(
+                "status",
+                format!(
+                    "must be one of {}",
+                    JobStatus::ALL.map(JobStatus::as_str).join(", ")
+                ),
+            )
+        })?),
+    };
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(
+            JobId::parse(raw)
+                .map_err(|_| ApiError::field("cursor", "is not a cursor from a previous page"))?,
+        ),
+    };
+    let filter = JobFilter {
+        status,
+        kind: params.get("kind").cloned(),
+        after,
+        limit: query::integer(&params, "limit", 1..=100, 20)?,
+    };
+    let page = list_jobs(&state.db, &caller.client_id, filter).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        data: page.jobs.iter().map(JobView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn cancel(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::JobsWrite)?;
+    let id = job_id(&path)?;
+    let cancel = CancelJob {
+        client_id: caller.client_id,
+        job_id: id.clone(),
+    };
+    match state.writer.run(cancel).await? {
+        CancelOutcome::Canceled(job) => {
+            info!(job_id = %job.id, "job canceled");
+            Ok(HttpResponse::Ok().json(JobView::from(&job)))
+        }
+        CancelOutcome::Requested(job) => {
+            info!(job_id = %job.id, "cancel requested");
+            Ok(HttpResponse::Accepted().json(JobView::from(&job)))
+        }
+        CancelOutcome::AlreadyFinished(job) => Err(ApiError::Conflict(format!(
+            "the job already finished: it is {}",
+            job.status.as_str()
+        ))),
+        CancelOutcome::NotFound => Err(no_such_job(&id.to_string())),
+    }
+}

@@ -1,0 +1,201 @@
+//! The apalis handler of the delivery queue: one attempt of one event.
+
+use std::{sync::Arc, time::Duration};
+
+use apalis::prelude::{BoxDynError, Data};
+use jobcall_entity::{DeliveryTrigger, event};
+use tracing::{Instrument, Span, field, info, info_span, warn};
+
+use super::{
+    ops::{ClaimDelivery, DeferDelivery, DeliveryClaim, RecordAttempt, Recorded},
+    outcome::{Next, Response, next_step},
+    sender::{Webhook, send},
+};
+use crate::{
+    backoff::jitter_sample,
+    outbound::OutboundErrorClass,
+    store::{DeliverTask, StoreError},
+    time::now_ms,
+    worker::{WorkerRuntime, write_durably},
+};
+
+/// How long an attempt waits for a slot at a busy receiver before giving
+/// the event back to the queue.
+const RECEIVER_WAIT: Duration = Duration::from_secs(1);
+
+pub(crate) async fn handle(
+    task: DeliverTask,
+    runtime: Data<Arc<WorkerRuntime>>,
+) -> Result<(), BoxDynError> {
+    let span = info_span!(
+        "delivery",
+        event_id = %task.event_id,
+        trigger = ?task.trigger,
+        job_id = field::Empty,
+        event_type = field::Empty
+    );
+    deliver(&runtime, task)
+        .instrument(span)
+        .await
+        .map_err(|e| Box::new(e) as BoxDynError)
+}
+
+async fn deliver(runtime: &Arc<WorkerRuntime>, task: DeliverTask) -> Result<(), StoreError> {
+    let lease = runtime
+        .settings
+        .worker
+        .takeover
+        .max(runtime.settings.callbacks.attempt_timeout * 2 + Duration::from_secs(5));
+    loop {
+        let claim = ClaimDelivery {
+            event_id: task.event_id.clone(),
+            trigger: task.trigger,
+            worker: runtime.instance.clone(),
+            lease,
+        };
+        match write_durably(runtime, claim).await? {
+            DeliveryClaim::Claimed(event) => return attempt(runtime, event, task.trigger).await,
+            DeliveryClaim::WaitUntil(at) => {
+                let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = runtime.hand_back_requested() => return Err(StoreError::WriterStopped),
+                }
+            }
+            DeliveryClaim::Requeued(_) | DeliveryClaim::Ended => return Ok(()),
+        }
+    }
+}
+
+async fn attempt(
+    runtime: &Arc<WorkerRuntime>,
+    event: event::Model,
+    trigger: DeliveryTrigger,
+) -> Result<(), StoreError> {
+    let span = Span::current();
+    span.record("job_id", event.job_id.as_str());
+    span.record("event_type", event.event_type.as_str());
+    let settings = &runtime.settings.callbacks;
+
+    let (sent, response) = match runtime.outbound.guard().policy().parse_url(&event.url) {
+        Err(refused) => {
+            let error = crate::outbound::OutboundError {
+                class: OutboundErrorClass::Blocked,
+                message: format!("URL {refused}"),
+            };
+            let response = Response::Failed { class: error.class };
+            (
+                super::sender::Sent {
+                    status: None,
+                    retry_after: None,
+                    response_body: None,
+                    error: Some(error),
+                    duration_ms: 0,
+                },
+                response,
+            )
+        }
+        Ok(url) => {
+            let Some(_slot) = runtime
+                .receivers
+                .acquire(&url.authority(), RECEIVER_WAIT)
+                .await
+            else {
+                let defer = DeferDelivery {
+                    event_id: event.id.clone(),
+                    trigger,
+                    worker: runtime.instance.clone(),
+                    at: now_ms() + 1000 + (jitter_sample().abs() * 1000.0) as i64,
+                };
+                write_durably(runtime, defer).await?;
+                info!(receiver = %url.authority(), "receiver busy; delivery put off");
+                return Ok(());
+            };
+            let secrets = runtime.secrets.get(&runtime.db, &event.client_id).await?;
+            let sent = send(
+                &runtime.outbound,
+                Webhook {
+                    url: &url,
+                    id: event.id.as_str(),
+                    body: &event.payload,
+                    secrets: &secrets,
+                    timeout: settings.attempt_timeout,
+                    keep_bytes: settings.response_body_bytes,
+                },
+            )
+            .await;
+            let response = match (&sent.status, &sent.error) {
+                (Some(code), _) => Response::Status {
+                    code: *code,
+                    retry_after: sent.retry_after,
+                },
+                (None, Some(error)) => Response::Failed { class: error.class },
+                (None, None) => Response::Failed {
+                    class: OutboundErrorClass::Other,
+                },
+            };
+            (sent, response)
+        }
+    };
+
+    let attempt_no = event.attempts as u32 + 1;
+    let next = next_step(
+        settings,
+        &response,
+        attempt_no,
+        event.created_at,
+        now_ms(),
+        jitter_sample(),
+    );
+    let error_class = match (&sent.error, sent.status) {
+        (Some(error), _) => Some(error.class.as_str()),
+        (None, Some(code)) if !(200..300).contains(&code) => Some("http_status"),
+        _ => None,
+    };
+    let error = match (&sent.error, sent.status) {
+        (Some(error), _) => Some(error.message.clone()),
+        (None, Some(code)) if !(200..300).contains(&code) => {
+            Some(format!("the receiver answered {code}"))
+        }
+        _ => None,
+    };
+    match &next {
+        Next::Delivered => info!(
+            attempt = attempt_no,
+            status = sent.status,
+            duration_ms = sent.duration_ms,
+            "callback delivered"
+        ),
+        Next::RetryAt(at) => warn!(
+            attempt = attempt_no,
+            status = sent.status,
+            error = error.as_deref().unwrap_or_default(),
+            retry_in_ms = at - now_ms(),
+            "callback attempt failed"
+        ),
+        Next::GiveUp(reason) => warn!(
+            attempt = attempt_no,
+            status = sent.status,
+            error = error.as_deref().unwrap_or_default(),
+            reason,
+            "callback given up"
+        ),
+    }
+    let record = RecordAttempt {
+        event,
+        trigger,
+        worker: runtime.instance.clone(),
+        status_code: sent.status,
+        error_class,
+        error,
+        duration_ms: sent.duration_ms,
+        response_body: sent.response_body,
+        next,
+    };
+    if write_durably(runtime, record).await? == Recorded::LeaseLost {
+        warn!(
+            "the delivery lease lapsed during the attempt; its outcome was recorded but not applied"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,520 @@
+//! The writes of delivery: claiming an event for an attempt, putting it off,
+//! recording an attempt (and promoting the job's next event when this one
+//! is finished), and queueing a manual replay.
+
+use std::time::Duration;
+
+use jobcall_entity::{
+    CallbackState, ClientId, DeliveryTrigger, EventId, EventState, JobId, delivery_attempt, event,
+    job,
+};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::outcome::Next;
+use crate::{
+    store::{DeliverTask, Queue, StoreError, WriteOp, WriteTx},
+    time::now_ms,
+};
+
+/// The longest wait for a due time that a worker sits out instead of
+/// queueing a task for later (tasks are due in whole seconds).
+const MAX_EARLY_MS: i64 = 1500;
+
+fn unleased(now: i64) -> Condition {
+    Condition::any()
+        .add(event::Column::LeaseOwner.is_null())
+        .add(event::Column::LeaseExpiresAt.lt(now))
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimDelivery {
+    pub event_id: EventId,
+    pub trigger: DeliveryTrigger,
+    pub worker: String,
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum DeliveryClaim {
+    Claimed(event::Model),
+    /// Due this soon: wait, then claim again.
+    WaitUntil(i64),
+    /// A task for this later time has been queued.
+    Requeued(i64),
+    /// Nothing to send.
+    Ended,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct EventTiming {
+    state: EventState,
+    next_attempt_at: Option<i64>,
+    lease_expires_at: Option<i64>,
+}
+
+impl WriteOp for ClaimDelivery {
+    type Output = DeliveryClaim;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<DeliveryClaim, StoreError> {
+        let now = now_ms();
+        let mut claimable = Condition::all()
+            .add(event::Column::Id.eq(self.event_id.clone()))
+            .add(unleased(now));
+        if self.trigger == DeliveryTrigger::Scheduled {
+            claimable = claimable
+                .add(event::Column::State.eq(EventState::Pending))
+                .add(
+                    Condition::any()
+                        .add(event::Column::NextAttemptAt.is_null())
+                        .add(event::Column::NextAttemptAt.lte(now)),
+                );
+        }
+        let mut claim = event::Entity::update_many()
+            .col_expr(event::Column::LeaseOwner, Expr::value(self.worker))
+            .col_expr(
+                event::Column::LeaseExpiresAt,
+                Expr::value(now + self.lease.as_millis() as i64),
+            )
+            .filter(claimable)
+            .into_query();
+        claim.returning_all();
+        if let Some(event) = tx.fetch_optional::<event::Model, _>(&claim).await? {
+            return Ok(DeliveryClaim::Claimed(event));
+        }
+
+        let timing: Option<EventTiming> = tx
+            .fetch_optional(
+                &event::Entity::find_by_id(self.event_id.clone())
+                    .select_only()
+                    .columns([
+                        event::Column::State,
+                        event::Column::NextAttemptAt,
+                        event::Column::LeaseExpiresAt,
+                    ])
+                    .into_query(),
+            )
+            .await?;
+        let Some(timing) = timing else {
+            return Ok(DeliveryClaim::Ended);
+        };
+        let leased_until = timing.lease_expires_at.filter(|until| *until >= now);
+        let later = match (self.trigger, leased_until) {
+            // Whoever holds it schedules what follows; a stray task has nothing to do.
+            (DeliveryTrigger::Scheduled, Some(_)) => return Ok(DeliveryClaim::Ended),
+            (DeliveryTrigger::Scheduled, None) if timing.state != EventState::Pending => {
+                return Ok(DeliveryClaim::Ended);
+            }
+            (DeliveryTrigger::Scheduled, None) => match timing.next_attempt_at {
+                Some(at) if at > now => at,
+                _ => return Ok(DeliveryClaim::Ended),
+            },
+            // A replay asked for while an attempt runs goes after it.
+            (DeliveryTrigger::Manual, Some(until)) => until + 1,
+            (DeliveryTrigger::Manual, None) => return Ok(DeliveryClaim::Ended),
+        };
+        if later - now <= MAX_EARLY_MS {
+            return Ok(DeliveryClaim::WaitUntil(later));
+        }
+        tx.push(
+            Queue::Deliver,
+            &DeliverTask {
+                event_id: self.event_id,
+                trigger: self.trigger,
+            },
+            Some(later),
+        )?;
+        Ok(DeliveryClaim::Requeued(later))
+    }
+}
+
+/// Gives a claimed event back, to be tried at `at` (its receiver is busy).
+#[derive(Debug, Clone)]
+pub struct DeferDelivery {
+    pub event_id: EventId,
+    pub trigger: DeliveryTrigger,
+    pub worker: String,
+    pub at: i64,
+}
+
+impl WriteOp for DeferDelivery {
+    type Output = ();
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        let released = tx
+            .execute(
+                &event::Entity::update_many()
+                    .col_expr(
+                        event::Column::LeaseOwner,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(
+                        event::Column::LeaseExpiresAt,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .filter(event::Column::Id.eq(self.event_id.clone()))
+                    .filter(event::Column::LeaseOwner.eq(self.worker))
+                    .into_query(),
+            )
+            .await?;
+        if released > 0 {
+            let task = DeliverTask {
+                event_id: self.event_id,
+                trigger: self.trigger,
+            };
+            tx.push(Queue::Deliver, &task, Some(self.at))?;
+        }
+        Ok(())
+    }
+}
+
+/// One finished attempt, and what it decided.
+#[derive(Debug, Clone)]
+pub struct RecordAttempt {
+    /// The event as claimed (its `attempts` count this one not yet).
+    pub event: event::Model,
+    pub trigger: DeliveryTrigger,
+    pub worker: String,
+    pub status_code: Option<u16>,
+    pub error_class: Option<&'static str>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub response_body: Option<String>,
+    pub next: Next,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The event's state was updated as decided.
+    Applied,
+    /// The claim had lapsed; the attempt is on record, the state untouched.
+    LeaseLost,
+}
+
+impl WriteOp for RecordAttempt {
+    type Output = Recorded;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<Recorded, StoreError> {
+        let now = now_ms();
+        let event = &self.event;
+        let attempt = event.attempts + 1;
+        let was_pending = event.state == EventState::Pending;
+        let scheduled = self.trigger == DeliveryTrigger::Scheduled;
+        let last_error = self.error.clone().or_else(|| match &self.next {
+            Next::GiveUp(reason) => Some((*reason).to_owned()),
+            _ => None,
+        });
+
+        let mut update = event::Entity::update_many()
+            .col_expr(
+                event::Column::Attempts,
+                Expr::col(event::Column::Attempts).add(1),
+            )
+            .col_expr(
+                event::Column::LastStatusCode,
+                Expr::value(self.status_code.map(i32::from)),
+            )
+            .col_expr(event::Column::LastError, Expr::value(last_error))
+            .col_expr(
+                event::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                event::Column::LeaseExpiresAt,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(event::Column::UpdatedAt, Expr::value(now));
+        let mut finished = false;
+        let mut retry_at = None;
+        match &self.next {
+            Next::Delivered => {
+                update = update
+                    .col_expr(event::Column::State, Expr::value(EventState::Delivered))
+                    .col_expr(
+                        event::Column::NextAttemptAt,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .col_expr(event::Column::FinishedAt, Expr::value(now));
+                finished = was_pending;
+            }
+            // A manual attempt that fails leaves the event's schedule (or its
+            // failed state) as it was.
+            Next::RetryAt(at) if scheduled => {
+                update = update.col_expr(event::Column::NextAttemptAt, Expr::value(*at));
+                retry_at = Some(*at);
+            }
+            Next::GiveUp(_) if scheduled => {
+                update = update
+                    .col_expr(event::Column::State, Expr::value(EventState::Failed))
+                    .col_expr(
+                        event::Column::NextAttemptAt,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .col_expr(event::Column::FinishedAt, Expr::value(now));
+                finished = was_pending;
+            }
+            Next::RetryAt(_) | Next::GiveUp(_) => {}
+        }
+        let applied = tx
+            .execute(
+                &update
+                    .filter(event::Column::Id.eq(event.id.clone()))
+                    .filter(event::Column::LeaseOwner.eq(self.worker.clone()))
+                    .into_query(),
+            )
+            .await?
+            > 0;
+
+        let row = delivery_attempt::ActiveModel {
+            id: NotSet,
+            event_id: Set(event.id.clone()),
+            job_id: Set(event.job_id.clone()),
+            client_id: Set(event.client_id.clone()),
+            event_type: Set(event.event_type),
+            attempt: Set(attempt),
+            trigger: Set(self.trigger),
+            url: Set(event.url.clone()),
+            status_code: Set(self.status_code.map(i32::from)),
+            error_class: Set(self.error_class.map(str::to_owned)),
+            error: Set(self.error.clone()),
+            duration_ms: Set(self.duration_ms),
+            response_body: Set(self.response_body.clone()),
+            created_at: Set(now),
+        };
+        tx.execute(&delivery_attempt::Entity::insert(row).into_query())
+            .await?;
+        if !applied {
+            return Ok(Recorded::LeaseLost);
+        }
+
+        if let Some(at) = retry_at {
+            let task = DeliverTask {
+                event_id: event.id.clone(),
+                trigger: DeliveryTrigger::Scheduled,
+            };
+            tx.push(Queue::Deliver, &task, Some(at))?;
+        }
+        if finished {
+            promote_next(tx, &event.job_id, now).await?;
+        }
+        refresh_summary(tx, &event.job_id, self.status_code).await?;
+        Ok(Recorded::Applied)
+    }
+}
+
+/// The job's oldest waiting event becomes the head of its line.
+async fn promote_next(tx: &mut WriteTx, job_id: &JobId, now: i64) -> Result<(), StoreError> {
+    let next: Option<(EventId,)> = tx
+        .fetch_optional::<IdOnly, _>(
+            &event::Entity::find()
+                .select_only()
+                .column(event::Column::Id)
+                .filter(event::Column::JobId.eq(job_id.clone()))
+                .filter(event::Column::State.eq(EventState::Waiting))
+                .order_by_asc(event::Column::Seq)
+                .limit(1)
+                .into_query(),
+        )
+        .await?
+        .map(|row| (row.id,));
+    if let Some((event_id,)) = next {
+        tx.execute(
+            &event::Entity::update_many()
+                .col_expr(event::Column::State, Expr::value(EventState::Pending))
+                .col_expr(event::Column::UpdatedAt, Expr::value(now))
+                .filter(event::Column::Id.eq(event_id.clone()))
+                .into_query(),
+        )
+        .await?;
+        let task = DeliverTask {
+            event_id,
+            trigger: DeliveryTrigger::Scheduled,
+        };
+        tx.push(Queue::Deliver, &task, None)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct IdOnly {
+    id: EventId,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub(crate) struct EventGlance {
+    pub state: EventState,
+    pub attempts: i32,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// The callback summary of a job, from its events: while an event is
+/// unfinished the head of the line speaks (`pending` before its first
+/// attempt, `failing` after a failed one); otherwise the newest event does.
+pub(crate) fn summarize(
+    head: Option<&EventGlance>,
+    newest: Option<&EventGlance>,
+) -> (CallbackState, Option<i64>) {
+    match (head, newest) {
+        (Some(head), _) if head.attempts == 0 => (CallbackState::Pending, head.next_attempt_at),
+        (Some(head), _) => (CallbackState::Failing, head.next_attempt_at),
+        (None, Some(newest)) if newest.state == EventState::Failed => (CallbackState::Failed, None),
+        (None, Some(_)) => (CallbackState::Delivered, None),
+        (None, None) => (CallbackState::None, None),
+    }
+}
+
+async fn refresh_summary(
+    tx: &mut WriteTx,
+    job_id: &JobId,
+    status_code: Option<u16>,
+) -> Result<(), StoreError> {
+    let glance = || {
+        event::Entity::find()
+            .select_only()
+            .columns([
+                event::Column::State,
+                event::Column::Attempts,
+                event::Column::NextAttemptAt,
+            ])
+            .filter(event::Column::JobId.eq(job_id.clone()))
+            .limit(1)
+    };
+    let head: Option<EventGlance> = tx
+        .fetch_optional(
+            &glance()
+                .filter(event::Column::State.is_in([EventState::Pending, EventState::Waiting]))
+                .order_by_asc(event::Column::Seq)
+                .into_query(),
+        )
+        .await?;
+    let newest: Option<EventGlance> = tx
+        .fetch_optional(&glance().order_by_desc(event::Column::Seq).into_query())
+        .await?;
+    let (state, next_attempt_at) = summarize(head.as_ref(), newest.as_ref());
+    tx.execute(
+        &job::Entity::update_many()
+            .col_expr(job::Column::CallbackState, Expr::value(state))
+            .col_expr(
+                job::Column::CallbackNextAttemptAt,
+                Expr::value(next_attempt_at),
+            )
+            .col_expr(
+                job::Column::CallbackAttempts,
+                Expr::col(job::Column::CallbackAttempts).add(1),
+            )
+            .col_expr(
+                job::Column::CallbackLastStatusCode,
+                Expr::value(status_code.map(i32::from)),
+            )
+            .filter(job::Column::Id.eq(job_id.clone()))
+            .into_query(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues a manual attempt of the job's newest event.
+#[derive(Debug, Clone)]
+pub struct ReplayLatest {
+    pub client_id: ClientId,
+    pub job_id: JobId,
+}
+
+#[derive(Debug, Clone)]
+pub enum Replay {
+    Queued(event::Model),
+    /// The job has sent no event (no callback URL, or nothing happened yet).
+    NoEvents,
+    /// The newest event waits behind an earlier one; replaying it would
+    /// break the order.
+    Waiting(event::Model),
+    NoSuchJob,
+}
+
+impl WriteOp for ReplayLatest {
+    type Output = Replay;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<Replay, StoreError> {
+        let job: Option<(jobcall_entity::JobId,)> = tx
+            .fetch_optional::<JobIdOnly, _>(
+                &job::Entity::find_by_id(self.job_id.clone())
+                    .select_only()
+                    .column(job::Column::Id)
+                    .filter(job::Column::ClientId.eq(self.client_id))
+                    .into_query(),
+            )
+            .await?
+            .map(|row| (row.id,));
+        if job.is_none() {
+            return Ok(Replay::NoSuchJob);
+        }
+        let newest: Option<event::Model> = tx
+            .fetch_optional(
+                &event::Entity::find()
+                    .filter(event::Column::JobId.eq(self.job_id))
+                    .order_by_desc(event::Column::Seq)
+                    .limit(1)
+                    .into_query(),
+            )
+            .await?;
+        Ok(match newest {
+            None => Replay::NoEvents,
+            Some(event) if event.state == EventState::Waiting => Replay::Waiting(event),
+            Some(event) => {
+                let task = DeliverTask {
+                    event_id: event.id.clone(),
+                    trigger: DeliveryTrigger::Manual,
+                };
+                tx.push(Queue::Deliver, &task, None)?;
+                Replay::Queued(event)
+            }
+        })
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct JobIdOnly {
+    id: jobcall_entity::JobId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glance(state: EventState, attempts: i32, next: Option<i64>) -> EventGlance {
+        EventGlance {
+            state,
+            attempts,
+            next_attempt_at: next,
+        }
+    }
+
+    #[test]
+    fn the_summary_follows_the_head_then_the_newest_event() {
+        assert_eq!(summarize(None, None), (CallbackState::None, None));
+        let fresh = glance(EventState::Pending, 0, None);
+        assert_eq!(
+            summarize(Some(&fresh), Some(&fresh)),
+            (CallbackState::Pending, None)
+        );
+        let retrying = glance(EventState::Pending, 2, Some(42));
+        assert_eq!(
+            summarize(Some(&retrying), Some(&fresh)),
+            (CallbackState::Failing, Some(42))
+        );
+        let delivered = glance(EventState::Delivered, 1, None);
+        assert_eq!(
+            summarize(None, Some(&delivered)),
+            (CallbackState::Delivered, None)
+        );
+        let failed = glance(EventState::Failed, 5, None);
+        assert_eq!(
+            summarize(None, Some(&failed)),
+            (CallbackState::Failed, None)
+        );
+    }
+}

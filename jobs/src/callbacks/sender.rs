@@ -1,0 +1,101 @@
+//! Sending one signed webhook and reading what came back.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{
+    Method,
+    header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER},
+};
+
+use super::{outcome::parse_retry_after, signing::signature_header};
+use crate::{
+    outbound::{BodyCapture, CheckedUrl, Outbound, OutboundError},
+    secrets::SigningSecret,
+    time::now_ms,
+};
+
+/// A webhook to send.
+pub struct Webhook<'a> {
+    pub url: &'a CheckedUrl,
+    /// `webhook-id`: the event id.
+    pub id: &'a str,
+    pub body: &'a str,
+    pub secrets: &'a [SigningSecret],
+    pub timeout: Duration,
+    /// How much of the response body to keep.
+    pub keep_bytes: usize,
+}
+
+/// What happened to it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub status: Option<u16>,
+    pub retry_after: Option<Duration>,
+    pub response_body: Option<String>,
+    pub error: Option<OutboundError>,
+    pub duration_ms: i64,
+}
+
+pub async fn send(outbound: &Outbound, webhook: Webhook<'_>) -> Sent {
+    let started = Instant::now();
+    let timestamp = now_ms() / 1000;
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let signature = signature_header(webhook.secrets, webhook.id, timestamp, webhook.body);
+    for (name, value) in [
+        ("webhook-id", webhook.id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ] {
+        headers.insert(
+            name,
+            HeaderValue::from_str(&value).expect("ids, numbers and base64 are valid header values"),
+        );
+    }
+    let outcome = async {
+        let response = outbound
+            .send(
+                Method::POST,
+                webhook.url,
+                headers,
+                Some(webhook.body.as_bytes().to_vec()),
+                webhook.timeout,
+            )
+            .await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now_ms()));
+        // The body is read within what is left of the same timeout; a
+        // receiver that answers and then stalls does not hold the slot.
+        let remaining = webhook.timeout.saturating_sub(started.elapsed());
+        let body =
+            match tokio::time::timeout(remaining, BodyCapture::read(response, webhook.keep_bytes))
+                .await
+            {
+                Ok(Ok(body)) => Some(body.text()),
+                _ => None,
+            };
+        Ok::<_, OutboundError>((status, retry_after, body))
+    }
+    .await;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    match outcome {
+        Ok((status, retry_after, response_body)) => Sent {
+            status: Some(status),
+            retry_after,
+            response_body,
+            error: None,
+            duration_ms,
+        },
+        Err(error) => Sent {
+            status: None,
+            retry_after: None,
+            response_body: None,
+            error: Some(error),
+            duration_ms,
+        },
+    }
+}

@@ -1,0 +1,186 @@
+//! Secrets: webhook signing secrets (`whsec_…`) and the key that encrypts
+//! them at rest. Neither ever prints: their `Debug` is redacted.
+
+use std::fmt;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::{Engine, engine::general_purpose::STANDARD};
+
+const SIGNING_PREFIX: &str = "whsec_";
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random source works");
+    bytes
+}
+
+/// A Standard Webhooks signing secret: raw key bytes, shown as
+/// `whsec_<base64>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(Vec<u8>);
+
+impl SigningSecret {
+    pub fn generate() -> Self {
+        Self(random_bytes::<32>().to_vec())
+    }
+
+    /// Parses `whsec_<base64>` (the prefix is optional, as in the official libraries).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let encoded = text.strip_prefix(SIGNING_PREFIX).unwrap_or(text);
+        let bytes = STANDARD
+            .decode(encoded)
+            .map_err(|_| "a signing secret is `whsec_` followed by base64".to_owned())?;
+        if !(16..=64).contains(&bytes.len()) {
+            return Err("a signing secret must be 16 to 64 bytes".to_owned());
+        }
+        Ok(Self(bytes))
+    }
+
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The `whsec_…` form, for the one response that shows it.
+    pub fn expose(&self) -> String {
+        format!("{SIGNING_PREFIX}{}", STANDARD.encode(&self.0))
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningSecret([redacted])")
+    }
+}
+
+/// The key that encrypts signing secrets in the database (AES-256-GCM).
+#[derive(Clone)]
+pub struct EncryptionKey(LessSafeKeyHolder);
+
+#[derive(Clone)]
+struct LessSafeKeyHolder([u8; 32]);
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the secrets key must be 32 bytes in base64")]
+    BadKey,
+    #[error("a stored secret cannot be decrypted: wrong secrets key, or corrupt data")]
+    Undecryptable,
+}
+
+impl EncryptionKey {
+    pub fn generate() -> Self {
+        Self(LessSafeKeyHolder(random_bytes::<32>()))
+    }
+
+    /// A key from its base64 form.
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| SecretError::BadKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| SecretError::BadKey)?;
+        Ok(Self(LessSafeKeyHolder(key)))
+    }
+
+    /// The base64 form, for storing a generated key.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0.0)
+    }
+
+    fn cipher(&self) -> LessSafeKey {
+        LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &self.0.0).expect("a 32-byte key is valid for AES-256"),
+        )
+    }
+
+    /// `base64(nonce ‖ ciphertext ‖ tag)`, with a fresh random nonce.
+    pub fn encrypt(&self, plaintext: &[u8]) -> String {
+        let nonce = random_bytes::<NONCE_LEN>();
+        let mut sealed = plaintext.to_vec();
+        self.cipher()
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .expect("sealing a short message cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        STANDARD.encode(out)
+    }
+
+    pub fn decrypt(&self, text: &str) -> Result<Vec<u8>, SecretError> {
+        let bytes = STANDARD
+            .decode(text)
+            .map_err(|_| SecretError::Undecryptable)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(SecretError::Undecryptable);
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| SecretError::Undecryptable)?;
+        let mut in_out = sealed.to_vec();
+        let plain = self
+            .cipher()
+            .open_in_place(nonce, Aad::empty(), &mut in_out)
+            .map_err(|_| SecretError::Undecryptable)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_secrets_round_trip_through_their_whsec_form() {
+        let secret = SigningSecret::generate();
+        let shown = secret.expose();
+        assert!(shown.starts_with("whsec_"));
+        assert_eq!(SigningSecret::parse(&shown).unwrap(), secret);
+        assert_eq!(format!("{secret:?}"), "SigningSecret([redacted])");
+        assert!(SigningSecret::parse("whsec_not base64!").is_err());
+        assert!(SigningSecret::parse("whsec_AAAA").is_err());
+    }
+
+    #[test]
+    fn encryption_round_trips_and_detects_tampering_and_wrong_keys() {
+        let key = EncryptionKey::generate();
+        let sealed = key.encrypt(b"secret bytes");
+        assert_eq!(key.decrypt(&sealed).unwrap(), b"secret bytes");
+        assert_ne!(key.encrypt(b"secret bytes"), sealed, "nonces are fresh");
+        let mut tampered = STANDARD.decode(&sealed).unwrap();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert_eq!(
+            key.decrypt(&STANDARD.encode(tampered)),
+            Err(SecretError::Undecryptable)
+        );
+        assert_eq!(
+            EncryptionKey::generate().decrypt(&sealed),
+            Err(SecretError::Undecryptable)
+        );
+        assert!(!format!("{key:?}").contains(&key.to_base64()));
+        assert_eq!(
+            EncryptionKey::parse(&key.to_base64())
+                .unwrap()
+                .decrypt(&sealed)
+                .unwrap(),
+            b"secret bytes"
+        );
+        assert_eq!(
+            EncryptionKey::parse("c2hvcnQ=").unwrap_err(),
+            SecretError::BadKey
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! One jobcall process: the API, the workers, or both, built from settings
+//! and stopped together.
+
+use std::{future::Future, net::TcpListener, sync::Arc};
+
+use actix_web::{dev::ServerHandle, web};
+use jobcall_api::{
+    AppState,
+    auth::{Authenticator, KnownClients},
+    state::{Backlog, RateLimiter},
+};
+use jobcall_jobs::{
+    clients::SecretsCache,
+    kinds::Registry,
+    outbound::{Guard, NameResolver, Outbound, SystemResolver},
+    signals::{Signals, spawn_pg_listener},
+    store::{Database, Pools, Writer, redact_url},
+    worker::{WorkerRuntime, Workers},
+};
+use jobcall_migration::{Migrator, MigratorTrait};
+use sea_orm::ConnectionTrait;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{keys, settings::Settings};
+
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The API and the workers: the single-process default.
+    Serve,
+    Api,
+    Worker,
+}
+
+impl Role {
+    fn runs_api(self) -> bool {
+        matches!(self, Role::Serve | Role::Api)
+    }
+
+    fn runs_workers(self) -> bool {
+        matches!(self, Role::Serve | Role::Worker)
+    }
+}
+
+/// Hooks for embedding and tests: extra kinds, another resolver.
+pub struct Customize {
+    pub kinds: Box<dyn FnOnce(&mut Registry) + Send>,
+    pub resolver: Arc<dyn NameResolver>,
+}
+
+impl Default for Customize {
+    fn default() -> Self {
+        Self {
+            kinds: Box::new(|_| {}),
+            resolver: Arc::new(SystemResolver),
+        }
+    }
+}
+
+pub struct Application {
+    port: Option<u16>,
+    server: Option<actix_web::dev::Server>,
+    handle: Option<ServerHandle>,
+    workers: Option<Workers>,
+    shutdown: CancellationToken,
+    db: Database,
+}
+
+/// Connects and brings the schema up to date. On PostgreSQL an advisory
+/// lock keeps processes starting together from migrating at once.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
+    let db = Database::connect(&settings.database)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", redact_url(&settings.database.url)))?;
+    let schema = db.schema_connection();
+    let postgres = matches!(db.pools(), Pools::Postgres(_));
+    if postgres {
+        schema
+            .execute_unprepared("SELECT pg_advisory_lock(7367847112)")
+            .await?;
+    }
+    let migrated = Migrator::up(&schema, None).await;
+    if postgres {
+        schema
+            .execute_unprepared("SELECT pg_advisory_unlock(7367847112)")
+            .await?;
+    }
+    migrated?;
+    Ok(db)
+}
+
+impl Application {
+    pub async fn build(
+        settings: Settings,
+        role: Role,
+        customize: Customize,
+    ) -> anyhow::Result<Self> {
+        let db = migrate(&settings).await?;
+        info!(database = %redact_url(&settings.database.url), "database ready");
+        let keys = keys::resolve(&settings)?;
+        let shutdown = CancellationToken::new();
+        let signals = Signals::new();
+        if let Pools::Postgres(pool) = db.pools() {
+            spawn_pg_listener(pool.clone(), signals.clone(), shutdown.clone());
+        }
+        let writer = Writer::start(db.clone(), signals.clone());
+        let guard = Guard::new(settings.domain.outbound.clone(), customize.resolver);
+        let outbound = Outbound::new(guard, &format!("jobcall/{}", env!("CARGO_PKG_VERSION")));
+        let mut registry = Registry::builtin(&outbound);
+        (customize.kinds)(&mut registry);
+
+        let runtime = role.runs_workers().then(|| {
+            WorkerRuntime::new(
+                db.clone(),
+                writer.clone(),
+                signals.clone(),
+                registry.clone(),
+                settings.domain.clone(),
+                outbound.clone(),
+                keys.secrets_key.clone(),
+            )
+        });
+        let workers = runtime.clone().map(Workers::start);
+
+        let (port, server) = if role.runs_api() {
+            let auth = Authenticator::new(
+                &settings
+                    .jwt
+                    .auth_config(keys.jwt_secret.as_deref())
+                    .map_err(anyhow::Error::msg)?,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let state = web::Data::new(AppState {
+                db: db.clone(),
+                writer,
+                signals,
+                registry,
+                outbound,
+                domain: settings.domain.clone(),
+                api: settings.api.clone(),
+                auth,
+                secrets: SecretsCache::new(keys.secrets_key.clone()),
+                secrets_key: keys.secrets_key,
+                known_clients: KnownClients::default(),
+                rate_limiter: RateLimiter::new(settings.api.submit_rate_per_client),
+                backlog: Backlog::default(),
+                workers: runtime,
+            });
+            jobcall_api::spawn_background(state.clone(), shutdown.clone());
+            let listener = TcpListener::bind(settings.listen)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+            let port = listener.local_addr()?.port();
+            let http_workers = match settings.http_workers {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            };
+            let server = jobcall_api::server(
+                state,
+                listener,
+                http_workers,
+                settings.domain.worker.shutdown_grace,
+            )?;
+            info!(address = %format!("{}:{port}", settings.listen.ip()), "listening");
+            (Some(port), Some(server))
+        } else {
+            (None, None)
+        };
+        let handle = server.as_ref().map(|s| s.handle());
+        Ok(Self {
+            port,
+            server,
+            handle,
+            workers,
+            shutdown,
+            db,
+        })
+    }
+
+    /// The port the API listens on (useful with port 0).
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// Runs until `stop` resolves (or the HTTP server fails), then shuts down
+    /// in order: stop accepting requests, stop the workers (finishing or
+    /// handing back what runs), stop the background tasks, close the database.
+    pub async fn run_until_stopped(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let server = self.server.take();
+        let served = async move {
+            match server {
+                Some(server) => server.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(served);
+        let outcome = tokio::select! {
+            result = &mut served => {
+                warn!("the HTTP server stopped by itself");
+                result.map_err(anyhow::Error::from)
+            }
+            () = stop => {
+                info!("shutting down");
+                if let Some(handle) = &self.handle {
+                    handle.stop(true).await;
+                }
+                Ok(())
+            }
+        };
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown().await;
+        }
+        self.shutdown.cancel();
+        self.db.close().await;
+        info!("stopped");
+        outcome
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
