@@ -202,9 +202,14 @@ impl Application {
             () = stop => {
                 info!("shutting down");
                 if let Some(handle) = &self.handle {
-                    handle.stop(true).await;
+                    // The stop command is sent now; the server future carries it out.
+                    let stopped = handle.stop(true);
+                    let served = served.await;
+                    stopped.await;
+                    served.map_err(anyhow::Error::from)
+                } else {
+                    Ok(())
                 }
-                Ok(())
             }
         };
         if let Some(workers) = self.workers.take() {

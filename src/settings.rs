@@ -34,6 +34,10 @@ use serde::{Deserialize, Serialize};
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

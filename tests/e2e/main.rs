@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on port 0 with its own database, a real
+//! local receiver for callbacks, everything driven over HTTP. Each test runs
+//! on SQLite and, when `TEST_POSTGRES_URL` is set, on PostgreSQL too.
+
+mod support;
+
+mod api;
+mod callbacks;
