@@ -13,12 +13,11 @@ pub use receiver::{Received, Receiver, Reply};
 /// `name::postgres` when `TEST_POSTGRES_URL` is set.
 #[macro_export]
 macro_rules! e2e {
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block) => {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident: $ty:ty) $body:block) => {
         mod $name {
-            #[allow(unused_imports)]
             use super::*;
 
-            async fn run($backend: $crate::support::Backend) $body
+            async fn run($backend: $ty) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
