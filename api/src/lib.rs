@@ -14,7 +14,7 @@ use std::{net::TcpListener, time::Duration};
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 
 pub use background::spawn_background;
-pub use routes::OPENAPI_YAML;
+pub use routes::{OPENAPI_YAML, ROUTES};
 pub use state::{ApiSettings, AppState};
 
 /// The HTTP server on `listener`. It does not install signal handlers: the

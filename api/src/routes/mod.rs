@@ -1,86 +1,61 @@
-//! The routes of the API, and the problems for unknown routes and methods.
+//! The routes of the API, declared once: the same table configures actix-web
+//! and is published as [`ROUTES`], which the tests compare with
+//! `openapi.yaml`.
 
 mod clients;
 mod deliveries;
-pub use meta::OPENAPI_YAML;
 mod health;
 mod jobs;
 mod kinds;
 pub(crate) mod meta;
 mod query;
 
+pub use meta::OPENAPI_YAML;
+
 use actix_web::{HttpResponse, http::header, web};
 
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/v1/jobs")
-            .route(web::post().to(jobs::submit))
-            .route(web::get().to(jobs::list))
-            .default_service(allow("GET, POST")),
-    )
-    .service(
-        web::resource("/v1/jobs/{id}")
-            .route(web::get().to(jobs::get))
-            .default_service(allow("GET")),
-    )
-    .service(
-        web::resource("/v1/jobs/{id}/cancel")
-            .route(web::post().to(jobs::cancel))
-            .default_service(allow("POST")),
-    )
-    .service(
-        web::resource("/v1/jobs/{id}/deliveries")
-            .route(web::get().to(deliveries::list))
-            .route(web::post().to(deliveries::replay))
-            .default_service(allow("GET, POST")),
-    )
-    .service(
-        web::resource("/v1/callbacks/test")
-            .route(web::post().to(deliveries::test_send))
-            .default_service(allow("POST")),
-    )
-    .service(
-        web::resource("/v1/kinds")
-            .route(web::get().to(kinds::list))
-            .default_service(allow("GET")),
-    )
-    .service(
-        web::resource("/v1/clients")
-            .route(web::post().to(clients::create))
-            .default_service(allow("POST")),
-    )
-    .service(
-        web::resource("/v1/clients/{id}/rotate-secret")
-            .route(web::post().to(clients::rotate_secret))
-            .default_service(allow("POST")),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(health::live))
-            .default_service(allow("GET")),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::ready))
-            .default_service(allow("GET")),
-    )
-    .service(
-        web::resource("/openapi.yaml")
-            .route(web::get().to(meta::openapi))
-            .default_service(allow("GET")),
-    )
-    .default_service(web::to(not_found));
+macro_rules! routes {
+    ($($path:literal => { $($method:ident => $handler:path),+ $(,)? }),+ $(,)?) => {
+        /// Every path the server serves, with its methods.
+        pub const ROUTES: &[(&str, &[&str])] = &[$(($path, &[$(stringify!($method)),+])),+];
+
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $(.route(web::method(actix_web::http::Method::$method).to($handler)))+
+                        .default_service(allow(concat!($(stringify!($method), ", "),+))),
+                );
+            )+
+            cfg.default_service(web::to(not_found));
+        }
+    };
 }
 
-/// 405 with the `Allow` header the resource supports.
+routes! {
+    "/v1/jobs" => { GET => jobs::list, POST => jobs::submit },
+    "/v1/jobs/{id}" => { GET => jobs::get },
+    "/v1/jobs/{id}/cancel" => { POST => jobs::cancel },
+    "/v1/jobs/{id}/deliveries" => { GET => deliveries::list, POST => deliveries::replay },
+    "/v1/callbacks/test" => { POST => deliveries::test_send },
+    "/v1/kinds" => { GET => kinds::list },
+    "/v1/clients" => { POST => clients::create },
+    "/v1/clients/{id}/rotate-secret" => { POST => clients::rotate_secret },
+    "/healthz" => { GET => health::live },
+    "/readyz" => { GET => health::ready },
+    "/openapi.yaml" => { GET => meta::openapi },
+}
+
+/// 405 with the `Allow` header of the resource (`methods` ends in ", ").
 fn allow(methods: &'static str) -> actix_web::Route {
+    let methods = methods.trim_end_matches(", ");
     web::to(move || async move {
         let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static(methods));
+        if let Ok(value) = header::HeaderValue::from_str(methods) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
         response
     })
 }

@@ -175,19 +175,21 @@ impl TestApp {
         self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
+    /// POSTs JSON; the response is checked against the spec.
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-        read(
-            self.request(Method::POST, token, path)
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        let response = self
+            .request(Method::POST, token, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        read(Method::POST, path, response).await
     }
 
+    /// GETs; the response is checked against the spec.
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        read(self.request(Method::GET, token, path).send().await.unwrap()).await
+        let response = self.request(Method::GET, token, path).send().await.unwrap();
+        read(Method::GET, path, response).await
     }
 
     /// Submits a job as the main client; panics unless it is accepted.
@@ -243,11 +245,20 @@ impl Drop for TestApp {
     }
 }
 
-/// The status and JSON body of a response (`Null` when there is no JSON).
-pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+/// The status and JSON body of a response (`Null` when there is no JSON),
+/// after checking both against the spec.
+pub async fn read(method: Method, path: &str, response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    super::spec::SPEC.check_response(method.as_str(), path, status.as_u16(), &content_type, &body);
+    (status, body)
 }
 
 /// The first client, written straight to the database as `jobcall client

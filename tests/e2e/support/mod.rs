@@ -4,6 +4,7 @@
 mod app;
 mod database;
 mod receiver;
+pub mod spec;
 
 pub use app::{Client, TestApp};
 pub use database::Backend;
