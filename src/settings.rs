@@ -544,6 +544,8 @@ mod tests {
     }
 
     #[test]
+    // figment's Jail closure returns figment's (large) error type.
+    #[allow(clippy::result_large_err)]
     fn environment_and_file_layers_override_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -169,13 +169,16 @@ pub async fn signing_secrets(
 /// Signing secrets by client, decrypted, for a few seconds: a delivery does
 /// not read and decrypt them each time, and a rotation takes effect within
 /// [`SecretsCache::FRESH_FOR`].
+/// When the secrets were read, and the secrets.
+type Cached = (Instant, Arc<Vec<SigningSecret>>);
+
 pub struct SecretsCache {
     key: EncryptionKey,
-    entries: Mutex<HashMap<ClientId, (Instant, Arc<Vec<SigningSecret>>)>>,
+    entries: Mutex<HashMap<ClientId, Cached>>,
 }
 
 impl SecretsCache {
-    pub const FRESH_FOR: Duration = Duration::from_secs(5);
+    pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
     pub fn new(key: EncryptionKey) -> Self {
         Self {
@@ -203,7 +206,7 @@ impl SecretsCache {
         Ok(secrets)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<ClientId, (Instant, Arc<Vec<SigningSecret>>)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ClientId, Cached>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -41,11 +41,13 @@ pub(crate) async fn handle(
 }
 
 async fn deliver(runtime: &Arc<WorkerRuntime>, task: DeliverTask) -> Result<(), StoreError> {
+    // Long enough for one whole attempt, so two never overlap; otherwise the
+    // takeover time, like a job's.
     let lease = runtime
         .settings
         .worker
         .takeover
-        .max(runtime.settings.callbacks.attempt_timeout * 2 + Duration::from_secs(5));
+        .max(runtime.settings.callbacks.attempt_timeout + Duration::from_secs(1));
     loop {
         let claim = ClaimDelivery {
             event_id: task.event_id.clone(),

@@ -39,6 +39,8 @@ pub struct ClaimDelivery {
     pub lease: Duration,
 }
 
+// Returned once per claim and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum DeliveryClaim {
     Claimed(event::Model),
@@ -104,8 +106,10 @@ impl WriteOp for ClaimDelivery {
         };
         let leased_until = timing.lease_expires_at.filter(|until| *until >= now);
         let later = match (self.trigger, leased_until) {
-            // Whoever holds it schedules what follows; a stray task has nothing to do.
-            (DeliveryTrigger::Scheduled, Some(_)) => return Ok(DeliveryClaim::Ended),
+            // Another attempt holds the event. If its worker lives, this task
+            // finds nothing to do later; if the worker died, this task is
+            // what delivers the event once the lease lapses.
+            (_, Some(until)) => until + 1,
             (DeliveryTrigger::Scheduled, None) if timing.state != EventState::Pending => {
                 return Ok(DeliveryClaim::Ended);
             }
@@ -113,8 +117,6 @@ impl WriteOp for ClaimDelivery {
                 Some(at) if at > now => at,
                 _ => return Ok(DeliveryClaim::Ended),
             },
-            // A replay asked for while an attempt runs goes after it.
-            (DeliveryTrigger::Manual, Some(until)) => until + 1,
             (DeliveryTrigger::Manual, None) => return Ok(DeliveryClaim::Ended),
         };
         if later - now <= MAX_EARLY_MS {

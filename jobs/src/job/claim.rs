@@ -25,6 +25,8 @@ pub struct ClaimJob {
     pub lease: Duration,
 }
 
+// Returned once per claim and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Claim {
     /// Ours to run: the job as it is now, attempt number included.
@@ -78,7 +80,7 @@ impl WriteOp for ClaimJob {
             )
             .col_expr(
                 job::Column::StartedAt,
-                Func::coalesce([Expr::col(job::Column::StartedAt).into(), Expr::value(now)]).into(),
+                Func::coalesce([Expr::col(job::Column::StartedAt), Expr::value(now)]).into(),
             )
             .col_expr(job::Column::LeaseOwner, Expr::value(self.worker))
             .col_expr(

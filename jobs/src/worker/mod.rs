@@ -159,6 +159,12 @@ impl Workers {
             .into_iter()
             .map(|queue| tokio::spawn(supervise(runtime.clone(), queue, stop_claiming.clone())))
             .collect();
+        info!(
+            instance = %runtime.instance,
+            concurrency = runtime.settings.worker.concurrency,
+            callback_concurrency = runtime.settings.callbacks.concurrency,
+            "workers started"
+        );
         Self {
             runtime,
             stop_claiming,

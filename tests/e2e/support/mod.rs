@@ -3,6 +3,8 @@
 
 mod app;
 mod database;
+pub mod deployment;
+pub mod process;
 mod receiver;
 pub mod spec;
 
