@@ -26,7 +26,7 @@ use crate::{
 
 /// Checks a callback's signature the way a receiver would, independently of
 /// jobcall's own signing code.
-fn signed_by(secret: &str, received: &Received) -> bool {
+pub fn signed_by(secret: &str, received: &Received) -> bool {
     let key = STANDARD
         .decode(secret.trim_start_matches("whsec_"))
         .unwrap();

@@ -2,9 +2,10 @@
 //! local receiver for callbacks, everything driven over HTTP. Each test runs
 //! on SQLite and, when `TEST_POSTGRES_URL` is set, on PostgreSQL too.
 
-mod support;
+pub mod support;
 
 mod api;
 mod callbacks;
 mod crash;
+mod security;
 mod spec;

@@ -8,7 +8,7 @@ pub mod process;
 mod receiver;
 pub mod spec;
 
-pub use app::{Client, TestApp};
+pub use app::{JWT_SECRET, TestApp};
 pub use database::Backend;
 pub use receiver::{Received, Receiver, Reply};
 
