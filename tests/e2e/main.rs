@@ -9,3 +9,4 @@ mod callbacks;
 mod crash;
 mod security;
 mod spec;
+mod tools;

@@ -147,7 +147,7 @@ e2e! {
         let (_, mine_listed) = app.get(&app.client.token, "/v1/jobs").await;
         assert_eq!(mine_listed["data"].as_array().unwrap().len(), 1);
         // A cursor taken from another client's list reveals nothing either.
-        let (_, after) = app.get(&other.token, &format!("/v1/jobs?cursor=job_7ZZZZZZZZZZZZZZZZZZZZZZZZZ")).await;
+        let (_, after) = app.get(&other.token, "/v1/jobs?cursor=job_7ZZZZZZZZZZZZZZZZZZZZZZZZZ").await;
         assert_eq!(after["data"], json!([]));
     }
 }

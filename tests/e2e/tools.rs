@@ -1,0 +1,296 @@
+//! The official tools against a live jobcall: the OpenAPI validator,
+//! the Standard Webhooks verifiers of PyPI and npm, SDKs generated from the
+//! spec in Python and TypeScript, and schemathesis. Each needs the tools
+//! `.ci/run` installs; without them the test reports itself skipped (unless
+//! `JOBCALL_TEST_REQUIRE_TOOLS` is set, as in CI).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use jobcall::Customize;
+use jobcall_jobs::outbound::NameResolver;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Received, Reply, TestApp};
+
+const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+const CI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci");
+
+fn tool_dir(variable: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var_os("JOBCALL_TEST_REQUIRE_TOOLS").is_some() => {
+            panic!("JOBCALL_TEST_REQUIRE_TOOLS is set but {variable} is not")
+        }
+        None => {
+            eprintln!("skipped: {variable} is not set");
+            None
+        }
+    }
+}
+
+/// The Python of the tools' virtual environment, and its `bin` folder.
+fn python() -> Option<(PathBuf, PathBuf)> {
+    let python = tool_dir("JOBCALL_TEST_PYTHON")?;
+    let bin = python.parent().unwrap().to_path_buf();
+    Some((python, bin))
+}
+
+/// The folder whose `node_modules` holds the Node tools.
+fn node() -> Option<PathBuf> {
+    tool_dir("JOBCALL_TEST_NODE_DIR")
+}
+
+/// Runs a command; panics with its output unless it succeeds. Returns stdout.
+fn run(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_spec_passes_the_openapi_validator() {
+    let Some((_, bin)) = python() else { return };
+    let out = run(Command::new(bin.join("openapi-spec-validator")).arg(SPEC));
+    assert!(out.contains("OK"), "{out}");
+}
+
+/// `[{secret, headers, body}]` for the verifier scripts.
+fn deliveries(received: &[Received], secrets: &[&str]) -> Value {
+    let mut list = Vec::new();
+    for callback in received {
+        for secret in secrets {
+            list.push(json!({
+                "secret": secret,
+                "headers": {
+                    "webhook-id": callback.header("webhook-id"),
+                    "webhook-timestamp": callback.header("webhook-timestamp"),
+                    "webhook-signature": callback.header("webhook-signature"),
+                },
+                "body": callback.body,
+            }));
+        }
+    }
+    Value::Array(list)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_verifiers_accept_real_callbacks() {
+    let Some((python, _)) = python() else { return };
+    let Some(node_dir) = node() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let old = app.client.signing_secret.clone();
+    let job = app
+        .submit(json!({
+            "kind": "echo",
+            "input": {"message": "verify me", "delay_ms": 600},
+            "callback_url": app.receiver.url("/hook"),
+            "callback_events": ["job.started", "job.progress", "job.succeeded"]
+        }))
+        .await;
+    app.receiver.wait_for_event("job.succeeded", 20).await;
+    app.finished(job["id"].as_str().unwrap()).await;
+    let single = app.receiver.received();
+
+    // While a secret is being rotated, both signatures verify.
+    let (_, rotated) = app
+        .post(
+            &app.client.token,
+            &format!("/v1/clients/{}/rotate-secret", app.client.id),
+            &json!({}),
+        )
+        .await;
+    let new = rotated["signing_secret"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.receiver.always(Reply::Status(200));
+    app.post(
+        &app.client.token,
+        "/v1/callbacks/test",
+        &json!({"url": app.receiver.url("/probe")}),
+    )
+    .await;
+    app.submit(json!({"kind": "echo", "callback_url": app.receiver.url("/hook")}))
+        .await;
+    let all = app.receiver.wait_for(single.len() + 2, 20).await;
+    let rotated_callbacks = &all[single.len()..];
+
+    let mut list = deliveries(&single, &[&old]).as_array().unwrap().clone();
+    list.extend(
+        deliveries(rotated_callbacks, &[&old, &new])
+            .as_array()
+            .unwrap()
+            .clone(),
+    );
+    assert!(list.len() >= 7, "{list:?}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(&list).unwrap()).unwrap();
+
+    let out = run(Command::new(&python)
+        .arg(format!("{CI}/webhooks/verify.py"))
+        .arg(file.path()));
+    eprintln!("{}", out.trim());
+    // ES modules resolve packages from the script's folder: run it from one
+    // that links the tools' node_modules.
+    let scripts = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        node_dir.join("node_modules"),
+        scripts.path().join("node_modules"),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{CI}/webhooks/verify.mjs"),
+        scripts.path().join("verify.mjs"),
+    )
+    .unwrap();
+    let out = run(Command::new("node")
+        .arg(scripts.path().join("verify.mjs"))
+        .arg(file.path()));
+    eprintln!("{}", out.trim());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_client_generated_from_the_spec_works() {
+    let Some((python, bin)) = python() else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    run(Command::new(bin.join("openapi-python-client"))
+        .args([
+            "generate",
+            "--meta",
+            "none",
+            "--path",
+            SPEC,
+            "--output-path",
+        ])
+        .arg(dir.path().join("jobcall_client")));
+    let out = run(Command::new(&python)
+        .arg(format!("{CI}/sdk/python_sdk_e2e.py"))
+        .env("PYTHONPATH", dir.path())
+        .env("JOBCALL_URL", &app.base)
+        .env("JOBCALL_TOKEN", &app.client.token)
+        .env("JOBCALL_SIGNING_SECRET", &app.client.signing_secret));
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["status"], "succeeded", "{out}");
+    assert_eq!(
+        report["verified_events"],
+        json!(["job.started", "job.succeeded"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typescript_client_generated_from_the_spec_works() {
+    let Some(node_dir) = node() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tools = node_dir.join("node_modules");
+    let bin = tools.join(".bin");
+    std::os::unix::fs::symlink(&tools, dir.path().join("node_modules")).unwrap();
+    std::fs::write(dir.path().join("package.json"), r#"{"type": "module"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        r#"{"compilerOptions": {"strict": true, "noEmit": true, "target": "es2022", "module": "nodenext",
+            "moduleResolution": "nodenext", "skipLibCheck": true, "types": ["node"]}}"#,
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{CI}/sdk/typescript-sdk-e2e.ts"),
+        dir.path().join("sdk-e2e.ts"),
+    )
+    .unwrap();
+    run(Command::new(bin.join("openapi-typescript"))
+        .arg(SPEC)
+        .arg("-o")
+        .arg(dir.path().join("schema.d.ts")));
+    run(Command::new(bin.join("tsc")).arg("-p").arg(dir.path()));
+    let out = run(Command::new(bin.join("tsx"))
+        .arg(dir.path().join("sdk-e2e.ts"))
+        .current_dir(dir.path())
+        .env("JOBCALL_URL", &app.base)
+        .env("JOBCALL_TOKEN", &app.client.token)
+        .env("JOBCALL_SIGNING_SECRET", &app.client.signing_secret));
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["status"], "succeeded", "{out}");
+    assert_eq!(
+        report["verified_events"],
+        json!(["job.started", "job.succeeded"])
+    );
+}
+
+/// Every name fails to resolve at once: fuzzed URLs must not wait on DNS.
+struct NoDns;
+
+impl NameResolver for NoDns {
+    fn lookup(
+        &self,
+        _host: &str,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<Vec<std::net::IpAddr>>> {
+        Box::pin(async {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no DNS in this test",
+            ))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_failure() {
+    let Some((_, bin)) = python() else { return };
+    let customize = Customize {
+        resolver: std::sync::Arc::new(NoDns),
+        ..Customize::default()
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |_| {}, customize).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("junit.xml");
+    let output = Command::new(bin.join("schemathesis"))
+        .arg("run")
+        .arg(app.url("/openapi.yaml"))
+        .args(["-H", &format!("Authorization: Bearer {}", app.client.token)])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,\
+             response_schema_conformance,negative_data_rejection,use_after_free,ensure_resource_availability",
+        ])
+        .args(["--max-examples", "100", "--workers", "2", "--seed", "7"])
+        .args(["--report", "junit", "--report-junit-path"])
+        .arg(&report)
+        .env("SCHEMATHESIS_HOOKS", "")
+        .env("HYPOTHESIS_STORAGE_DIRECTORY", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            l.contains("generated") || l.contains("Operations:") || l.contains("Scenarios:")
+        })
+        .collect();
+    eprintln!(
+        "schemathesis: {}",
+        summary
+            .join(" | ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(Path::new(&report).exists());
+}
