@@ -548,6 +548,7 @@ mod tests {
     #[allow(clippy::result_large_err)]
     fn environment_and_file_layers_override_defaults() {
         figment::Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "jobcall.toml",
                 "worker_concurrency = 7\nlisten = \"127.0.0.1:9000\"",

@@ -378,6 +378,15 @@ e2e! {
         assert_eq!(spec.status(), StatusCode::OK);
         assert_eq!(spec.headers()[header::CONTENT_TYPE], "application/yaml");
         assert!(spec.text().await.unwrap().starts_with("openapi: 3.1"));
+        let docs = app.http.get(app.url("/docs")).send().await.unwrap();
+        assert_eq!(docs.status(), StatusCode::OK);
+        assert_eq!(docs.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        let page = docs.text().await.unwrap();
+        assert!(page.contains(r#"spec-url="/openapi.yaml""#) && page.contains(r#"src="/docs/redoc.standalone.js""#));
+        assert!(!page.contains("https://"), "the page loads nothing from elsewhere");
+        let script = app.http.get(app.url("/docs/redoc.standalone.js")).send().await.unwrap();
+        assert_eq!(script.headers()[header::CONTENT_TYPE], "application/javascript");
+        assert!(script.bytes().await.unwrap().len() > 500_000);
     }
 }
 

@@ -2,7 +2,7 @@
 //! the Standard Webhooks verifiers of PyPI and npm, SDKs generated from the
 //! spec in Python and TypeScript, and schemathesis. Each needs the tools
 //! `.ci/run` installs; without them the test reports itself skipped (unless
-//! `JOBCALL_TEST_REQUIRE_TOOLS` is set, as in CI).
+//! `TEST_REQUIRE_TOOLS` is set, as in CI).
 
 use std::{
     path::{Path, PathBuf},
@@ -21,8 +21,8 @@ const CI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci");
 fn tool_dir(variable: &str) -> Option<PathBuf> {
     match std::env::var_os(variable) {
         Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var_os("JOBCALL_TEST_REQUIRE_TOOLS").is_some() => {
-            panic!("JOBCALL_TEST_REQUIRE_TOOLS is set but {variable} is not")
+        None if std::env::var_os("TEST_REQUIRE_TOOLS").is_some() => {
+            panic!("TEST_REQUIRE_TOOLS is set but {variable} is not")
         }
         None => {
             eprintln!("skipped: {variable} is not set");
@@ -33,14 +33,14 @@ fn tool_dir(variable: &str) -> Option<PathBuf> {
 
 /// The Python of the tools' virtual environment, and its `bin` folder.
 fn python() -> Option<(PathBuf, PathBuf)> {
-    let python = tool_dir("JOBCALL_TEST_PYTHON")?;
+    let python = tool_dir("TEST_PYTHON")?;
     let bin = python.parent().unwrap().to_path_buf();
     Some((python, bin))
 }
 
 /// The folder whose `node_modules` holds the Node tools.
 fn node() -> Option<PathBuf> {
-    tool_dir("JOBCALL_TEST_NODE_DIR")
+    tool_dir("TEST_NODE_DIR")
 }
 
 /// Runs a command; panics with its output unless it succeeds. Returns stdout.

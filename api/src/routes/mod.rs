@@ -46,6 +46,8 @@ routes! {
     "/healthz" => { GET => health::live },
     "/readyz" => { GET => health::ready },
     "/openapi.yaml" => { GET => meta::openapi },
+    "/docs" => { GET => meta::docs },
+    "/docs/redoc.standalone.js" => { GET => meta::redoc },
 }
 
 /// 405 with the `Allow` header of the resource (`methods` ends in ", ").

@@ -12,14 +12,14 @@ pub enum Backend {
 
 impl Backend {
     /// PostgreSQL, when `TEST_POSTGRES_URL` names one. Without it the test
-    /// reports itself skipped, unless `JOBCALL_TEST_REQUIRE_POSTGRES` is set
+    /// reports itself skipped, unless `TEST_REQUIRE_POSTGRES` is set
     /// (as in CI), where a missing server is a failure.
     pub fn postgres() -> Option<Backend> {
         match std::env::var("TEST_POSTGRES_URL") {
             Ok(url) if !url.is_empty() => Some(Backend::Postgres(Arc::new(url))),
             _ => {
-                if std::env::var_os("JOBCALL_TEST_REQUIRE_POSTGRES").is_some() {
-                    panic!("JOBCALL_TEST_REQUIRE_POSTGRES is set but TEST_POSTGRES_URL is not");
+                if std::env::var_os("TEST_REQUIRE_POSTGRES").is_some() {
+                    panic!("TEST_REQUIRE_POSTGRES is set but TEST_POSTGRES_URL is not");
                 }
                 eprintln!("skipped: TEST_POSTGRES_URL is not set");
                 None
