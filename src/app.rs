@@ -5,17 +5,18 @@ use std::{future::Future, net::TcpListener, sync::Arc};
 
 use actix_web::{dev::ServerHandle, web};
 use jobcall_api::{
-    AppState,
+    AppState, Ops,
     auth::{Authenticator, KnownClients},
     state::{Backlog, RateLimiter},
 };
 use jobcall_jobs::{
     clients::SecretsCache,
     kinds::Registry,
+    metrics::{Metrics, spawn_queue_sampler},
     outbound::{Guard, NameResolver, Outbound, SystemResolver},
     signals::{Signals, spawn_pg_listener},
     store::{Database, Pools, Writer, redact_url},
-    worker::{WorkerRuntime, Workers},
+    worker::{Services, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
@@ -110,20 +111,32 @@ impl Application {
         let mut registry = Registry::builtin(&outbound);
         (customize.kinds)(&mut registry);
 
+        let metrics = Arc::new(Metrics::default());
+        spawn_queue_sampler(db.clone(), metrics.clone(), shutdown.clone());
         let runtime = role.runs_workers().then(|| {
-            WorkerRuntime::new(
-                db.clone(),
-                writer.clone(),
-                signals.clone(),
-                registry.clone(),
-                settings.domain.clone(),
-                outbound.clone(),
-                keys.secrets_key.clone(),
-            )
+            WorkerRuntime::new(Services {
+                db: db.clone(),
+                writer: writer.clone(),
+                signals: signals.clone(),
+                registry: registry.clone(),
+                settings: settings.domain.clone(),
+                outbound: outbound.clone(),
+                secrets_key: keys.secrets_key.clone(),
+                metrics: metrics.clone(),
+            })
         });
         let workers = runtime.clone().map(Workers::start);
+        let ops = web::Data::new(Ops {
+            db: db.clone(),
+            workers: runtime,
+            metrics: metrics.clone(),
+        });
 
-        let (port, server) = if role.runs_api() {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let grace = settings.domain.worker.shutdown_grace;
+        let server = if role.runs_api() {
             let auth = Authenticator::new(
                 &settings
                     .jwt
@@ -145,27 +158,20 @@ impl Application {
                 known_clients: KnownClients::default(),
                 rate_limiter: RateLimiter::new(settings.api.submit_rate_per_client),
                 backlog: Backlog::default(),
-                workers: runtime,
+                metrics,
             });
             jobcall_api::spawn_background(state.clone(), shutdown.clone());
-            let listener = TcpListener::bind(settings.listen)
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
-            let port = listener.local_addr()?.port();
             let http_workers = match settings.http_workers {
                 0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
                 n => n,
             };
-            let server = jobcall_api::server(
-                state,
-                listener,
-                http_workers,
-                settings.domain.worker.shutdown_grace,
-            )?;
-            info!(address = %format!("{}:{port}", settings.listen.ip()), "listening");
-            (Some(port), Some(server))
+            jobcall_api::server(state, ops, listener, http_workers, grace)?
         } else {
-            (None, None)
+            // A worker-only process still answers health, readiness and metrics.
+            jobcall_api::ops_server(ops, listener, grace)?
         };
+        info!(address = %format!("{}:{port}", settings.listen.ip()), "listening");
+        let (port, server) = (Some(port), Some(server));
         let handle = server.as_ref().map(|s| s.handle());
         Ok(Self {
             port,

@@ -10,8 +10,12 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
+    web,
 };
+use jobcall_jobs::metrics::HttpLabels;
 use tracing::{Instrument, info, info_span, warn};
+
+use crate::state::Ops;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -37,12 +41,25 @@ pub async fn request_context(
         .unwrap_or_else(|| "unmatched".into());
     let span = info_span!("request", request_id = %id, method = %method, route = %route);
     let started = Instant::now();
+    let ops = request.app_data::<web::Data<Ops>>().cloned();
     let result = next.call(request).instrument(span.clone()).await;
     let _entered = span.enter();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     match result {
         Ok(mut response) => {
             let status = response.status().as_u16();
+            if let Some(ops) = ops {
+                let labels = HttpLabels {
+                    method,
+                    route,
+                    status,
+                };
+                ops.metrics
+                    .http_request_seconds
+                    .get_or_create(&labels)
+                    .observe(elapsed.as_secs_f64());
+            }
             if status >= 500 {
                 warn!(status, elapsed_ms, "request failed");
             } else {

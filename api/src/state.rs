@@ -14,6 +14,7 @@ use jobcall_jobs::{
     clients::SecretsCache,
     config::DomainSettings,
     kinds::Registry,
+    metrics::Metrics,
     outbound::Outbound,
     secrets::EncryptionKey,
     signals::Signals,
@@ -47,6 +48,14 @@ impl Default for ApiSettings {
     }
 }
 
+/// What the ops routes need; all a worker-only process has.
+pub struct Ops {
+    pub db: Database,
+    /// The workers of this process, when it runs any (for readiness).
+    pub workers: Option<Arc<WorkerRuntime>>,
+    pub metrics: Arc<Metrics>,
+}
+
 pub struct AppState {
     pub db: Database,
     pub writer: Writer,
@@ -62,8 +71,7 @@ pub struct AppState {
     pub known_clients: KnownClients,
     pub rate_limiter: RateLimiter,
     pub backlog: Backlog,
-    /// The workers of this process, when it runs any (for readiness).
-    pub workers: Option<Arc<WorkerRuntime>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A token bucket per client: `rate` tokens a second, at most `rate` saved up.

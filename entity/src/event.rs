@@ -30,6 +30,8 @@ pub struct Model {
     pub created_at: i64,
     pub finished_at: Option<i64>,
     pub updated_at: i64,
+    /// The `X-Request-Id` of the job's submission, for delivery logs.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

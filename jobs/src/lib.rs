@@ -7,6 +7,7 @@ pub mod clients;
 pub mod config;
 pub mod job;
 pub mod kinds;
+pub mod metrics;
 pub mod outbound;
 pub mod secrets;
 pub mod signals;

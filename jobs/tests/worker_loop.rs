@@ -12,7 +12,7 @@ use jobcall_jobs::{
     outbound::{Guard, Outbound, SystemResolver},
     signals::Signals,
     store::{Database, DatabaseOptions, Writer},
-    worker::{WorkerRuntime, Workers},
+    worker::{Services, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
 use serde_json::json;
@@ -46,15 +46,16 @@ async fn harness() -> Harness {
     let guard = Guard::new(settings.outbound.clone(), Arc::new(SystemResolver));
     let outbound = Outbound::new(guard.clone(), "test");
     let registry = Registry::builtin(&outbound);
-    let runtime = WorkerRuntime::new(
-        db.clone(),
-        writer.clone(),
+    let runtime = WorkerRuntime::new(Services {
+        db: db.clone(),
+        writer: writer.clone(),
         signals,
-        registry.clone(),
-        settings.clone(),
+        registry: registry.clone(),
+        settings: settings.clone(),
         outbound,
-        jobcall_jobs::secrets::EncryptionKey::generate(),
-    );
+        secrets_key: jobcall_jobs::secrets::EncryptionKey::generate(),
+        metrics: Default::default(),
+    });
     let workers = Workers::start(runtime);
     Harness {
         _dir: dir,

@@ -9,6 +9,7 @@ mod m20261124_000001_create_jobs;
 mod m20261124_000002_create_events_and_delivery_attempts;
 mod m20261124_000003_create_clients_and_signing_secrets;
 mod m20261124_000004_create_queue_tables;
+mod m20261125_000005_add_request_id_to_events;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_events_and_delivery_attempts::Migration),
             Box::new(m20261124_000003_create_clients_and_signing_secrets::Migration),
             Box::new(m20261124_000004_create_queue_tables::Migration),
+            Box::new(m20261125_000005_add_request_id_to_events::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod support;
 mod api;
 mod callbacks;
 mod crash;
+mod observability;
 mod security;
 mod spec;
 mod tools;

@@ -1,11 +1,12 @@
-//! `/healthz` (the process answers) and `/readyz` (it can do its work).
+//! `/healthz` (the process answers), `/readyz` (it can do its work) and
+//! `/metrics` (Prometheus).
 
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::state::Ops;
 
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -13,16 +14,16 @@ pub async fn live() -> HttpResponse {
 
 /// Ready when the database answers and, if this process runs workers, each
 /// of them has been heard from recently.
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database = match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+pub async fn ready(ops: web::Data<Ops>) -> HttpResponse {
+    let database = match tokio::time::timeout(Duration::from_secs(2), ops.db.ping()).await {
         Ok(Ok(())) => "ok".to_owned(),
         Ok(Err(err)) => format!("unreachable: {err}"),
         Err(_) => "unreachable: no answer within 2 s".to_owned(),
     };
-    let workers = match &state.workers {
+    let workers = match &ops.workers {
         None => "not run by this process".to_owned(),
         Some(runtime) => {
-            let silence = (state.domain.worker.takeover).max(Duration::from_secs(5));
+            let silence = runtime.settings.worker.takeover.max(Duration::from_secs(5));
             let unhealthy = runtime.health().unhealthy(silence);
             if unhealthy.is_empty() {
                 "ok".to_owned()
@@ -32,7 +33,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             }
         }
     };
-    let ready = database == "ok" && (workers == "ok" || state.workers.is_none());
+    let ready = database == "ok" && (ops.workers.is_none() || workers == "ok");
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "checks": {"database": database, "workers": workers},
@@ -44,4 +45,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             .insert_header(("Retry-After", "5"))
             .json(body)
     }
+}
+
+pub async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(ops.metrics.render())
 }

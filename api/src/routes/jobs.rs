@@ -65,6 +65,7 @@ pub async fn submit(
     {
         Submitted::Created(job) => {
             state.backlog.accepted();
+            state.metrics.job_submitted(&job.kind);
             info!(job_id = %job.id, kind = %job.kind, "job accepted");
             Ok(accepted(&job, false))
         }
@@ -221,6 +222,7 @@ pub async fn cancel(
     match state.writer.run(cancel).await? {
         CancelOutcome::Canceled(job) => {
             info!(job_id = %job.id, "job canceled");
+            state.metrics.job_finished(&job.kind, job.status.as_str());
             Ok(HttpResponse::Ok().json(JobView::from(&job)))
         }
         CancelOutcome::Requested(job) => {

@@ -1,6 +1,7 @@
-//! The routes of the API, declared once: the same table configures actix-web
-//! and is published as [`ROUTES`], which the tests compare with
-//! `openapi.yaml`.
+//! The routes, declared once: each table configures actix-web and is
+//! published through [`routes`], which the tests compare with `openapi.yaml`.
+//! The ops routes (health, readiness, metrics) are also all a worker-only
+//! process serves.
 
 mod clients;
 mod deliveries;
@@ -16,12 +17,11 @@ use actix_web::{HttpResponse, http::header, web};
 
 use crate::error::ApiError;
 
-macro_rules! routes {
-    ($($path:literal => { $($method:ident => $handler:path),+ $(,)? }),+ $(,)?) => {
-        /// Every path the server serves, with its methods.
-        pub const ROUTES: &[(&str, &[&str])] = &[$(($path, &[$(stringify!($method)),+])),+];
+macro_rules! route_table {
+    ($configure:ident, $table:ident: $($path:literal => { $($method:ident => $handler:path),+ $(,)? }),+ $(,)?) => {
+        const $table: &[(&str, &[&str])] = &[$(($path, &[$(stringify!($method)),+])),+];
 
-        pub fn configure(cfg: &mut web::ServiceConfig) {
+        fn $configure(cfg: &mut web::ServiceConfig) {
             $(
                 cfg.service(
                     web::resource($path)
@@ -29,12 +29,12 @@ macro_rules! routes {
                         .default_service(allow(concat!($(stringify!($method), ", "),+))),
                 );
             )+
-            cfg.default_service(web::to(not_found));
         }
     };
 }
 
-routes! {
+route_table! {
+    configure_api, API_ROUTES:
     "/v1/jobs" => { GET => jobs::list, POST => jobs::submit },
     "/v1/jobs/{id}" => { GET => jobs::get },
     "/v1/jobs/{id}/cancel" => { POST => jobs::cancel },
@@ -43,11 +43,34 @@ routes! {
     "/v1/kinds" => { GET => kinds::list },
     "/v1/clients" => { POST => clients::create },
     "/v1/clients/{id}/rotate-secret" => { POST => clients::rotate_secret },
-    "/healthz" => { GET => health::live },
-    "/readyz" => { GET => health::ready },
     "/openapi.yaml" => { GET => meta::openapi },
     "/docs" => { GET => meta::docs },
     "/docs/redoc.standalone.js" => { GET => meta::redoc },
+}
+
+route_table! {
+    configure_ops, OPS_ROUTES:
+    "/healthz" => { GET => health::live },
+    "/readyz" => { GET => health::ready },
+    "/metrics" => { GET => health::metrics },
+}
+
+/// Every path the API serves, with its methods.
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    API_ROUTES.iter().chain(OPS_ROUTES).copied()
+}
+
+/// The whole API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    configure_api(cfg);
+    configure_ops(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// Only health, readiness and metrics: what a worker-only process serves.
+pub fn configure_ops_only(cfg: &mut web::ServiceConfig) {
+    configure_ops(cfg);
+    cfg.default_service(web::to(not_found));
 }
 
 /// 405 with the `Allow` header of the resource (`methods` ends in ", ").

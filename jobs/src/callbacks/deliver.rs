@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     backoff::jitter_sample,
+    metrics::OutcomeLabels,
     outbound::OutboundErrorClass,
     store::{DeliverTask, StoreError},
     time::now_ms,
@@ -32,7 +33,8 @@ pub(crate) async fn handle(
         event_id = %task.event_id,
         trigger = ?task.trigger,
         job_id = field::Empty,
-        event_type = field::Empty
+        event_type = field::Empty,
+        request_id = field::Empty
     );
     deliver(&runtime, task)
         .instrument(span)
@@ -77,6 +79,9 @@ async fn attempt(
     let span = Span::current();
     span.record("job_id", event.job_id.as_str());
     span.record("event_type", event.event_type.as_str());
+    if let Some(request_id) = &event.request_id {
+        span.record("request_id", request_id.as_str());
+    }
     let settings = &runtime.settings.callbacks;
 
     let (sent, response) = match runtime.outbound.guard().policy().parse_url(&event.url) {
@@ -161,6 +166,24 @@ async fn attempt(
         }
         _ => None,
     };
+    let outcome = match &next {
+        Next::Delivered => "delivered",
+        _ => error_class.unwrap_or("other"),
+    };
+    runtime
+        .metrics
+        .callback_attempts
+        .get_or_create(&OutcomeLabels {
+            outcome: outcome.to_owned(),
+        })
+        .inc();
+    if next == Next::Delivered {
+        let latency_ms = (now_ms() - event.created_at).max(0);
+        runtime
+            .metrics
+            .delivery_latency_seconds
+            .observe(latency_ms as f64 / 1000.0);
+    }
     match &next {
         Next::Delivered => info!(
             attempt = attempt_no,

@@ -101,6 +101,7 @@ pub(crate) async fn emit(
         created_at: Set(now),
         finished_at: Set(None),
         updated_at: Set(now),
+        request_id: Set(job.request_id.clone()),
     };
     tx.execute(&event::Entity::insert(row).into_query()).await?;
     if state == EventState::Pending {

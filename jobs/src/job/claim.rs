@@ -10,7 +10,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::finish::terminate;
+use super::finish::{Finished, terminate};
 use crate::{
     callbacks::outbox,
     kinds::JobError,
@@ -37,6 +37,8 @@ pub enum Claim {
     /// Not runnable before this time (a retry further out, or a lease held
     /// by another worker); a task for then has been queued.
     Requeued(i64),
+    /// Ended here: canceled while its dead worker held it, or out of attempts.
+    Terminated(job::Model),
     /// Nothing to run: finished, canceled, or unknown.
     Ended,
 }
@@ -103,7 +105,7 @@ impl WriteOp for ClaimJob {
         if job.cancel_requested {
             // Canceled while its previous worker held it; that worker is gone.
             let error = JobError::permanent("canceled", "canceled by the client");
-            terminate(
+            let finished = terminate(
                 tx,
                 this_attempt,
                 JobStatus::Canceled,
@@ -112,7 +114,7 @@ impl WriteOp for ClaimJob {
                 now,
             )
             .await?;
-            return Ok(Claim::Ended);
+            return Ok(ended(finished));
         }
         if job.attempts > job.max_attempts {
             // Taken over from a worker that died during the last attempt.
@@ -124,7 +126,7 @@ impl WriteOp for ClaimJob {
                 ),
             );
             let attempts = [(job::Column::Attempts, Expr::value(job.max_attempts))];
-            terminate(
+            let finished = terminate(
                 tx,
                 this_attempt,
                 JobStatus::Failed,
@@ -133,7 +135,7 @@ impl WriteOp for ClaimJob {
                 now,
             )
             .await?;
-            return Ok(Claim::Ended);
+            return Ok(ended(finished));
         }
         outbox::emit(tx, &job, EventType::JobStarted, now).await?;
         Ok(Claim::Claimed(job))
@@ -171,4 +173,11 @@ async fn why_not(tx: &mut WriteTx, job_id: JobId, now: i64) -> Result<Claim, Sto
     }
     tx.push(Queue::Execute, &ExecuteTask { job_id }, Some(later))?;
     Ok(Claim::Requeued(later))
+}
+
+fn ended(finished: Finished) -> Claim {
+    match finished {
+        Finished::Terminal(job) => Claim::Terminated(job),
+        _ => Claim::Ended,
+    }
 }

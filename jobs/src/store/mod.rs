@@ -13,6 +13,7 @@
 //! transaction. Readers use their own connections (WAL lets them run beside
 //! the writer).
 
+mod gauges;
 mod queue;
 mod tx;
 mod writer;
@@ -28,6 +29,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use gauges::{QueueGauge, sample_queues};
 pub use queue::{DeliverTask, ExecuteTask, Queue};
 pub use tx::WriteTx;
 pub use writer::{WriteOp, Writer};

@@ -19,6 +19,7 @@ use crate::{
         RenewLease,
     },
     kinds::{JobContext, JobError, Progress},
+    metrics::KindLabels,
     store::{ExecuteTask, StoreError},
     time::now_ms,
 };
@@ -55,6 +56,11 @@ async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId) -> Result<(), Stor
             }
             Claim::Requeued(at) => {
                 debug!(at, "not runnable yet; queued for later");
+                return Ok(());
+            }
+            Claim::Terminated(job) => {
+                info!(status = job.status.as_str(), "ended at takeover");
+                runtime.metrics.job_finished(&job.kind, job.status.as_str());
                 return Ok(());
             }
             Claim::Ended => return Ok(()),
@@ -124,9 +130,22 @@ async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<()
         worker: runtime.instance.clone(),
         outcome,
     };
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let ran = started.elapsed();
+    let duration_ms = ran.as_millis() as u64;
+    runtime
+        .metrics
+        .job_run_seconds
+        .get_or_create(&KindLabels {
+            kind: job.kind.clone(),
+        })
+        .observe(ran.as_secs_f64());
     match write_durably(runtime, finish).await? {
-        Finished::Terminal(done) => info!(status = done.status.as_str(), duration_ms, "{describe}"),
+        Finished::Terminal(done) => {
+            runtime
+                .metrics
+                .job_finished(&done.kind, done.status.as_str());
+            info!(status = done.status.as_str(), duration_ms, "{describe}")
+        }
         Finished::Retrying(retry) => info!(
             duration_ms,
             next_attempt_at = retry.next_attempt_at,

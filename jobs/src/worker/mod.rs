@@ -27,6 +27,7 @@ use crate::{
     clients::SecretsCache,
     config::DomainSettings,
     kinds::Registry,
+    metrics::Metrics,
     outbound::Outbound,
     secrets::EncryptionKey,
     signals::Signals,
@@ -34,6 +35,19 @@ use crate::{
     time::now_ms,
 };
 use wake::WakeStrategy;
+
+/// Everything a worker needs from the rest of the process.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Database,
+    pub writer: Writer,
+    pub signals: Signals,
+    pub registry: Registry,
+    pub settings: DomainSettings,
+    pub outbound: Outbound,
+    pub secrets_key: EncryptionKey,
+    pub metrics: Arc<Metrics>,
+}
 
 /// What the task handlers share.
 pub struct WorkerRuntime {
@@ -43,6 +57,7 @@ pub struct WorkerRuntime {
     pub registry: Registry,
     pub settings: DomainSettings,
     pub outbound: Outbound,
+    pub metrics: Arc<Metrics>,
     /// Names this process as a lease owner; unique per process start.
     pub instance: String,
     /// Fires at the end of the shutdown grace period: running attempts are
@@ -54,24 +69,17 @@ pub struct WorkerRuntime {
 }
 
 impl WorkerRuntime {
-    pub fn new(
-        db: Database,
-        writer: Writer,
-        signals: Signals,
-        registry: Registry,
-        settings: DomainSettings,
-        outbound: Outbound,
-        secrets_key: EncryptionKey,
-    ) -> Arc<Self> {
+    pub fn new(services: Services) -> Arc<Self> {
         Arc::new(Self {
-            secrets: SecretsCache::new(secrets_key),
-            receivers: ReceiverLimits::new(settings.callbacks.per_receiver_concurrency),
-            db,
-            writer,
-            signals,
-            registry,
-            settings,
-            outbound,
+            secrets: SecretsCache::new(services.secrets_key),
+            receivers: ReceiverLimits::new(services.settings.callbacks.per_receiver_concurrency),
+            db: services.db,
+            writer: services.writer,
+            signals: services.signals,
+            registry: services.registry,
+            settings: services.settings,
+            outbound: services.outbound,
+            metrics: services.metrics,
             instance: format!("jobcall-{}-{}", std::process::id(), ulid::Ulid::generate()),
             hand_back: CancellationToken::new(),
             health: WorkerHealth::default(),

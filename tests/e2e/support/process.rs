@@ -17,13 +17,13 @@ pub struct ServerProcess {
     role: String,
     env: Vec<(String, String)>,
     pub log: PathBuf,
-    /// `http://127.0.0.1:<port>` of the current run (API roles only).
+    /// `http://127.0.0.1:<port>` of the current run.
     pub base: String,
 }
 
 impl ServerProcess {
     /// Starts `jobcall <role>` with `env` (JSON logs appended to `log`) and
-    /// waits until it listens (API roles) or its workers run (worker role).
+    /// waits until it listens.
     pub async fn start(role: &str, env: Vec<(String, String)>, log: &Path) -> ServerProcess {
         let mut process = ServerProcess {
             child: None,
@@ -55,11 +55,8 @@ impl ServerProcess {
             .spawn()
             .expect("the jobcall binary starts");
         self.child = Some(child);
-        let ready = if self.role == "worker" {
-            "workers started"
-        } else {
-            "listening"
-        };
+        // Every role listens: the API, or a worker's health and metrics.
+        let ready = "listening";
         for _ in 0..300 {
             let lines = log_lines(&self.log);
             if let Some(line) = lines[lines_before.min(lines.len())..]

@@ -1,0 +1,56 @@
+//! How deep each queue is and how long its oldest due task has waited,
+//! read from apalis's tables (the only place this crate reads them
+//! directly; the layout is that of apalis-sqlite and apalis-postgres 1.0).
+
+use sqlx::Row;
+
+use super::{Database, Pools, Queue, StoreError};
+use crate::time::now_ms;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueGauge {
+    pub queue: Queue,
+    /// Tasks due now and not yet taken by a worker.
+    pub depth: i64,
+    /// How long the oldest of them has been due, in seconds.
+    pub oldest_age_seconds: f64,
+}
+
+pub async fn sample_queues(db: &Database) -> Result<Vec<QueueGauge>, StoreError> {
+    let now_s = now_ms() as f64 / 1000.0;
+    let mut gauges = Vec::new();
+    for queue in Queue::ALL {
+        let (depth, oldest): (i64, Option<f64>) = match db.pools() {
+            Pools::Sqlite { readers, .. } => {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS depth, MIN(run_at) AS oldest FROM Jobs \
+                     WHERE job_type = ?1 AND status = 'Pending' AND run_at <= ?2",
+                )
+                .bind(queue.name())
+                .bind(now_s as i64)
+                .fetch_one(readers)
+                .await?;
+                (
+                    row.try_get("depth")?,
+                    row.try_get::<Option<i64>, _>("oldest")?.map(|s| s as f64),
+                )
+            }
+            Pools::Postgres(pool) => {
+                let row = sqlx::query(
+                    "SELECT COUNT(*)::bigint AS depth, EXTRACT(EPOCH FROM MIN(run_at))::float8 AS oldest \
+                     FROM apalis.jobs WHERE job_type = $1 AND status = 'Pending' AND run_at <= now()",
+                )
+                .bind(queue.name())
+                .fetch_one(pool)
+                .await?;
+                (row.try_get("depth")?, row.try_get("oldest")?)
+            }
+        };
+        gauges.push(QueueGauge {
+            queue,
+            depth,
+            oldest_age_seconds: oldest.map_or(0.0, |oldest| (now_s - oldest).max(0.0)),
+        });
+    }
+    Ok(gauges)
+}
