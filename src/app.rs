@@ -19,7 +19,6 @@ use jobcall_jobs::{
     worker::{Services, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
-use sea_orm::ConnectionTrait;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -68,26 +67,16 @@ pub struct Application {
     db: Database,
 }
 
-/// Connects and brings the schema up to date. On PostgreSQL an advisory
-/// lock keeps processes starting together from migrating at once.
+/// Connects and brings the schema up to date; processes starting together
+/// take turns.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
     let db = Database::connect(&settings.database)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", redact_url(&settings.database.url)))?;
-    let schema = db.schema_connection();
-    let postgres = matches!(db.pools(), Pools::Postgres(_));
-    if postgres {
-        schema
-            .execute_unprepared("SELECT pg_advisory_lock(7367847112)")
-            .await?;
-    }
-    let migrated = Migrator::up(&schema, None).await;
-    if postgres {
-        schema
-            .execute_unprepared("SELECT pg_advisory_unlock(7367847112)")
-            .await?;
-    }
-    migrated?;
+    db.migrate_exclusively(&settings.database, |schema| async move {
+        Migrator::up(&schema, None).await
+    })
+    .await?;
     Ok(db)
 }
 

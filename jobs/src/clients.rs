@@ -48,6 +48,9 @@ impl CreateClient {
 impl WriteOp for CreateClient {
     type Output = (client::Model, SigningSecret);
 
+    // Only new rows: safe to share a transaction with other submissions.
+    const BATCHES: bool = true;
+
     async fn apply(self, tx: &mut WriteTx) -> Result<Self::Output, StoreError> {
         let row = client::ActiveModel::from(self.client.clone()).reset_all();
         tx.execute(&client::Entity::insert(row).into_query())

@@ -36,10 +36,16 @@ pub(crate) async fn handle(
         event_type = field::Empty,
         request_id = field::Empty
     );
-    deliver(&runtime, task)
-        .instrument(span)
-        .await
-        .map_err(|e| Box::new(e) as BoxDynError)
+    let runtime = Arc::clone(&runtime);
+    // A task of its own: the attempt outlives its apalis worker at shutdown.
+    let delivery = runtime.attempts.spawn({
+        let runtime = runtime.clone();
+        async move { deliver(&runtime, task).await }.instrument(span)
+    });
+    match delivery.await {
+        Ok(outcome) => outcome.map_err(|e| Box::new(e) as BoxDynError),
+        Err(panicked) => Err(Box::new(panicked) as BoxDynError),
+    }
 }
 
 async fn deliver(runtime: &Arc<WorkerRuntime>, task: DeliverTask) -> Result<(), StoreError> {

@@ -203,6 +203,22 @@ impl WriteOp for RecordAttempt {
     async fn apply(self, tx: &mut WriteTx) -> Result<Recorded, StoreError> {
         let now = now_ms();
         let event = &self.event;
+        // The job row first. Whatever adds an event to this job has locked
+        // the row already (it changed the job's state), so the two take
+        // turns: either the new event sees this one finished and starts its
+        // own delivery, or this one sees the new event waiting and promotes
+        // it. Checking for a waiting event before taking the lock would miss
+        // one committed in between, and leave it waiting forever.
+        tx.execute(
+            &job::Entity::update_many()
+                .col_expr(
+                    job::Column::CallbackAttempts,
+                    Expr::col(job::Column::CallbackAttempts).add(1),
+                )
+                .filter(job::Column::Id.eq(event.job_id.clone()))
+                .into_query(),
+        )
+        .await?;
         let attempt = event.attempts + 1;
         let was_pending = event.state == EventState::Pending;
         let scheduled = self.trigger == DeliveryTrigger::Scheduled;
@@ -403,10 +419,6 @@ async fn refresh_summary(
             .col_expr(
                 job::Column::CallbackNextAttemptAt,
                 Expr::value(next_attempt_at),
-            )
-            .col_expr(
-                job::Column::CallbackAttempts,
-                Expr::col(job::Column::CallbackAttempts).add(1),
             )
             .col_expr(
                 job::Column::CallbackLastStatusCode,

@@ -85,6 +85,9 @@ impl Submission {
 impl WriteOp for Submission {
     type Output = Submitted;
 
+    // Only new rows: safe to share a transaction with other submissions.
+    const BATCHES: bool = true;
+
     async fn apply(self, tx: &mut WriteTx) -> Result<Submitted, StoreError> {
         let row = self.row;
         let mut insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all());

@@ -13,7 +13,7 @@
 //! transaction. Readers use their own connections (WAL lets them run beside
 //! the writer).
 
-mod gauges;
+mod apalis_tables;
 mod queue;
 mod tx;
 mod writer;
@@ -29,7 +29,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use gauges::{QueueGauge, sample_queues};
+pub use apalis_tables::{QueueGauge, release_worker_tasks, sample_queues};
 pub use queue::{DeliverTask, ExecuteTask, Queue};
 pub use tx::WriteTx;
 pub use writer::{WriteOp, Writer};
@@ -166,6 +166,48 @@ impl Database {
                 SqlxSqliteConnector::from_sqlx_sqlite_pool(writer.clone())
             }
             Pools::Postgres(pool) => SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+        }
+    }
+
+    /// Applies `migrate` with the schema locked against other processes
+    /// doing the same. On PostgreSQL the advisory lock is held by one
+    /// dedicated connection, the one everything runs on: a session lock
+    /// taken on one pooled connection and released on another would stay.
+    pub async fn migrate_exclusively<F, Fut>(
+        &self,
+        options: &DatabaseOptions,
+        migrate: F,
+    ) -> Result<(), StoreError>
+    where
+        F: FnOnce(DatabaseConnection) -> Fut,
+        Fut: std::future::Future<Output = Result<(), sea_orm::DbErr>>,
+    {
+        const LOCK: i64 = 7_367_847_112;
+        match &self.pools {
+            // One writer connection: the SQLite file lock serializes migrations.
+            Pools::Sqlite { .. } => Ok(migrate(self.schema_connection()).await?),
+            Pools::Postgres(_) => {
+                let connect =
+                    PgConnectOptions::from_str(&options.url)?.application_name("jobcall-migrate");
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(connect)
+                    .await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(LOCK)
+                    .execute(&pool)
+                    .await?;
+                let migrated =
+                    migrate(SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone())).await;
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(LOCK)
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+                migrated?;
+                unlocked?;
+                Ok(())
+            }
         }
     }
 

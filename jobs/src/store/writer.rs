@@ -1,26 +1,39 @@
-//! Group commit: one task owns the write path and runs every [`WriteOp`]
-//! that arrived while the previous transaction was committing in one new
-//! transaction, each op in its own savepoint. Under load that turns many
-//! small commits into few large ones; when idle an op commits alone, at once.
-//! A caller hears back only after the commit, so an acknowledged write is
-//! durable.
+//! The write path. Every [`WriteOp`] goes through one [`Writer`], which
+//! answers its caller only after the op's transaction committed, so an
+//! acknowledged write is durable.
+//!
+//! - SQLite has one writer connection; the writer runs every op that arrived
+//!   while the previous transaction was committing in one new transaction,
+//!   each op in its own savepoint (group commit). Under load many small
+//!   commits become few large ones; when idle an op commits alone, at once.
+//! - PostgreSQL runs transactions side by side. There, grouping ops that
+//!   lock existing rows could lock two jobs in opposite orders in two
+//!   processes and deadlock, so only ops that declare [`WriteOp::BATCHES`]
+//!   (they only insert new rows) share a transaction; every other op commits
+//!   on its own, concurrently with the rest. Deadlock and serialization
+//!   failures are retried.
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tracing::{debug, error, warn};
 
-use super::{Database, StoreError, WriteTx};
-use crate::signals::Signals;
+use super::{Database, Pools, StoreError, WriteTx};
+use crate::signals::{Signal, Signals};
 
-/// One unit of writing: its statements run in the writer's transaction and
-/// commit together with whatever else is in that transaction.
+/// One unit of writing: its statements run in a transaction of the writer's
+/// and commit with whatever else is in that transaction.
 ///
 /// `apply` must only talk to the database through `tx`: waiting for anything
-/// else (another write, the network) would hold up every writer.
-pub trait WriteOp: Send + 'static {
+/// else (another write, the network) would hold up other writes. It may run
+/// more than once (a retried transaction), hence `Clone`.
+pub trait WriteOp: Clone + Send + 'static {
     type Output: Send + 'static;
+
+    /// True for ops that only insert new rows: they may share a transaction
+    /// with others on PostgreSQL without risk of a lock-order deadlock.
+    const BATCHES: bool = false;
 
     fn apply(
         self,
@@ -30,6 +43,8 @@ pub trait WriteOp: Send + 'static {
 
 /// The most ops one transaction takes.
 const MAX_BATCH: usize = 512;
+/// How often a transaction is retried after a deadlock or serialization failure.
+const MAX_TRIES: usize = 4;
 
 /// A handle to the write path. Cheap to clone.
 #[derive(Clone)]
@@ -47,16 +62,22 @@ impl Writer {
     /// Starts the write loop. It ends once every handle is dropped.
     pub fn start(db: Database, signals: Signals) -> Self {
         let (ops, queue) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write_loop(db, signals, queue));
+        match db.pools() {
+            Pools::Sqlite { .. } => tokio::spawn(group_commit_loop(db, signals, queue)),
+            Pools::Postgres(pool) => {
+                // Leave connections for readers and the queue workers.
+                let parallel = (pool.options().get_max_connections() as usize / 2).max(2);
+                tokio::spawn(concurrent_loop(db, signals, queue, parallel))
+            }
+        };
         Self { ops }
     }
 
-    /// Runs `op` in the next transaction and returns its output once that
-    /// transaction has committed.
+    /// Runs `op` and returns its output once its transaction has committed.
     pub async fn run<O: WriteOp>(&self, op: O) -> Result<O::Output, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Box::new(PendingOp {
-            op: Some(op),
+            op,
             result: None,
             reply,
         });
@@ -68,80 +89,173 @@ impl Writer {
     }
 }
 
-async fn write_loop(db: Database, signals: Signals, mut queue: mpsc::Receiver<Box<dyn Pending>>) {
+/// SQLite: one transaction at a time, holding everything that queued up.
+async fn group_commit_loop(
+    db: Database,
+    signals: Signals,
+    mut queue: mpsc::Receiver<Box<dyn Pending>>,
+) {
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit_batch(&db, &mut batch).await {
-            Ok(raised) => {
-                for op in batch.drain(..) {
-                    op.finish(None);
-                }
-                signals.publish_all(raised);
-            }
-            Err(err) => {
-                error!(error = %err, ops = batch.len(), "write transaction failed");
-                let message = err.to_string();
-                for op in batch.drain(..) {
-                    op.finish(Some(&message));
-                }
-            }
+        commit_and_answer(&db, &signals, std::mem::take(&mut batch)).await;
+    }
+    debug!("write loop stopped");
+}
+
+/// PostgreSQL: ops that batch share one transaction per round; every other
+/// op gets a transaction of its own, up to `parallel` at a time.
+async fn concurrent_loop(
+    db: Database,
+    signals: Signals,
+    mut queue: mpsc::Receiver<Box<dyn Pending>>,
+    parallel: usize,
+) {
+    let slots = Arc::new(Semaphore::new(parallel));
+    let mut arrived: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut arrived, MAX_BATCH).await > 0 {
+        let (batch, singles): (Vec<_>, Vec<_>) = arrived.drain(..).partition(|op| op.batches());
+        let groups = (!batch.is_empty())
+            .then_some(batch)
+            .into_iter()
+            .chain(singles.into_iter().map(|op| vec![op]));
+        for group in groups {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (db, signals) = (db.clone(), signals.clone());
+            tokio::spawn(async move {
+                commit_and_answer(&db, &signals, group).await;
+                drop(slot);
+            });
         }
     }
     debug!("write loop stopped");
 }
 
-async fn commit_batch(
+/// Runs `group` in one transaction (retrying conflicts), then answers each op.
+async fn commit_and_answer(db: &Database, signals: &Signals, mut group: Vec<Box<dyn Pending>>) {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match commit_group(db, &mut group).await {
+            Ok(raised) => {
+                for op in group {
+                    op.finish(None);
+                }
+                signals.publish_all(raised);
+                return;
+            }
+            Err(err) if tries < MAX_TRIES && is_conflict(&err) => {
+                warn!(error = %err, ops = group.len(), tries, "transaction conflict; retrying");
+            }
+            Err(err) => {
+                error!(error = %err, ops = group.len(), "write transaction failed");
+                let message = err.to_string();
+                for op in group {
+                    op.finish(Some(&message));
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn commit_group(
     db: &Database,
-    batch: &mut [Box<dyn Pending>],
-) -> Result<Vec<crate::signals::Signal>, StoreError> {
+    group: &mut [Box<dyn Pending>],
+) -> Result<Vec<Signal>, StoreError> {
     let mut tx = db.begin().await?;
-    if let [only] = batch {
+    if let [only] = group {
         // Alone in its transaction: no savepoint needed, a failure rolls back all.
-        if !only.apply(&mut tx).await {
+        only.apply(&mut tx).await;
+        if only.conflicted() {
+            tx.rollback().await?;
+            return Err(only.take_error());
+        }
+        if only.failed() {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
     } else {
-        for op in batch.iter_mut() {
+        for op in group.iter_mut() {
             let mark = tx.mark();
             tx.execute_raw("SAVEPOINT op").await?;
-            if op.apply(&mut tx).await {
-                tx.execute_raw("RELEASE SAVEPOINT op").await?;
-            } else {
+            op.apply(&mut tx).await;
+            if op.conflicted() {
+                return Err(op.take_error());
+            }
+            if op.failed() {
                 tx.execute_raw("ROLLBACK TO SAVEPOINT op").await?;
-                tx.execute_raw("RELEASE SAVEPOINT op").await?;
                 tx.forget_since(mark);
             }
+            tx.execute_raw("RELEASE SAVEPOINT op").await?;
         }
     }
     tx.commit().await
 }
 
+/// A deadlock or a serialization failure: the transaction may succeed if run again.
+fn is_conflict(err: &StoreError) -> bool {
+    match err {
+        StoreError::Sqlx(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        StoreError::Orm(
+            sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+            | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)),
+        ) => {
+            matches!(
+                e.as_database_error().and_then(|d| d.code()).as_deref(),
+                Some("40P01" | "40001")
+            )
+        }
+        _ => false,
+    }
+}
+
 /// A [`WriteOp`] with its caller's reply channel, type-erased for the queue.
 trait Pending: Send {
-    /// Runs the op; true when it succeeded.
-    fn apply<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool>;
+    fn batches(&self) -> bool;
+    /// Runs (a copy of) the op, keeping its result.
+    fn apply<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, ()>;
+    fn failed(&self) -> bool;
+    /// The op failed because of a conflict with another transaction.
+    fn conflicted(&self) -> bool;
+    fn take_error(&mut self) -> StoreError;
     /// Answers the caller: the op's own result, or the commit's failure.
     fn finish(self: Box<Self>, commit_error: Option<&str>);
 }
 
 struct PendingOp<O: WriteOp> {
-    op: Option<O>,
+    op: O,
     result: Option<Result<O::Output, StoreError>>,
     reply: oneshot::Sender<Result<O::Output, StoreError>>,
 }
 
 impl<O: WriteOp> Pending for PendingOp<O> {
-    fn apply<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool> {
+    fn batches(&self) -> bool {
+        O::BATCHES
+    }
+
+    fn apply<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, ()> {
         Box::pin(async move {
-            let Some(op) = self.op.take() else {
-                return false;
-            };
-            let result = op.apply(tx).await;
-            let ok = result.is_ok();
-            self.result = Some(result);
-            ok
+            self.result = Some(self.op.clone().apply(tx).await);
         })
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.result, Some(Err(_)))
+    }
+
+    fn conflicted(&self) -> bool {
+        matches!(&self.result, Some(Err(err)) if is_conflict(err))
+    }
+
+    fn take_error(&mut self) -> StoreError {
+        match self.result.take() {
+            Some(Err(err)) => err,
+            _ => StoreError::TransactionFailed("no error to take".into()),
+        }
     }
 
     fn finish(self: Box<Self>, commit_error: Option<&str>) {

@@ -31,10 +31,16 @@ pub(super) async fn handle(
     runtime: Data<Arc<WorkerRuntime>>,
 ) -> Result<(), BoxDynError> {
     let span = info_span!("job", job_id = %task.job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
-    execute(&runtime, task.job_id)
-        .instrument(span)
-        .await
-        .map_err(|e| Box::new(e) as BoxDynError)
+    let runtime = Arc::clone(&runtime);
+    // A task of its own: the attempt outlives its apalis worker at shutdown.
+    let attempt = runtime.attempts.spawn({
+        let runtime = runtime.clone();
+        async move { execute(&runtime, task.job_id).await }.instrument(span)
+    });
+    match attempt.await {
+        Ok(outcome) => outcome.map_err(|e| Box::new(e) as BoxDynError),
+        Err(panicked) => Err(Box::new(panicked) as BoxDynError),
+    }
 }
 
 async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ mod wake;
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicI64, Ordering},
     },
     time::{Duration, Instant},
@@ -19,7 +19,7 @@ use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use futures::future::join_all;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{info, warn};
 
 use crate::{
@@ -31,7 +31,10 @@ use crate::{
     outbound::Outbound,
     secrets::EncryptionKey,
     signals::Signals,
-    store::{Database, DeliverTask, ExecuteTask, Pools, Queue, StoreError, WriteOp, Writer},
+    store::{
+        Database, DeliverTask, ExecuteTask, Pools, Queue, StoreError, WriteOp, Writer,
+        release_worker_tasks,
+    },
     time::now_ms,
 };
 use wake::WakeStrategy;
@@ -64,6 +67,11 @@ pub struct WorkerRuntime {
     /// handed back to the queue.
     hand_back: CancellationToken,
     health: WorkerHealth,
+    /// Attempts and deliveries in flight, each in a task of its own so that
+    /// stopping the apalis workers does not stop them.
+    pub(crate) attempts: TaskTracker,
+    /// The apalis worker names this process used, to hand their tasks back.
+    worker_names: Mutex<Vec<String>>,
     pub(crate) secrets: SecretsCache,
     pub(crate) receivers: ReceiverLimits,
 }
@@ -83,6 +91,8 @@ impl WorkerRuntime {
             instance: format!("jobcall-{}-{}", std::process::id(), ulid::Ulid::generate()),
             hand_back: CancellationToken::new(),
             health: WorkerHealth::default(),
+            attempts: TaskTracker::new(),
+            worker_names: Mutex::default(),
         })
     }
 
@@ -180,19 +190,57 @@ impl Workers {
         }
     }
 
-    /// Stops claiming work, lets running attempts finish within the grace
-    /// period, then hands the rest back to the queue.
+    /// Stops claiming work at once, lets running attempts finish within the
+    /// grace period, then hands what still runs back to the queue.
+    ///
+    /// The apalis workers are dropped rather than stopped: a stopping apalis
+    /// worker no longer polls its backend while it waits for running tasks,
+    /// and a fetch caught halfway keeps its transaction (on SQLite, the one
+    /// writer connection) that the running attempts need to write their
+    /// outcome. Dropping rolls that back; attempts run in tasks of their own
+    /// and carry on, and the tasks the workers held go straight back to the queue.
     pub async fn shutdown(self) {
-        let grace = self.runtime.settings.worker.shutdown_grace;
-        info!(grace_ms = grace.as_millis() as u64, "workers stopping");
+        let runtime = self.runtime;
+        let grace = runtime.settings.worker.shutdown_grace;
+        info!(
+            grace_ms = grace.as_millis() as u64,
+            running = runtime.attempts.len(),
+            "workers stopping"
+        );
         self.stop_claiming.cancel();
-        let hand_back = self.runtime.hand_back.clone();
-        let handing_back = tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            hand_back.cancel();
-        });
         join_all(self.supervisors).await;
-        handing_back.abort();
+        let names = std::mem::take(
+            &mut *runtime
+                .worker_names
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        match release_worker_tasks(&runtime.db, &names).await {
+            Ok(released) => info!(released, "queue tasks handed back"),
+            Err(err) => {
+                warn!(error = %err, "could not hand queue tasks back; they return after the takeover time")
+            }
+        }
+        runtime.attempts.close();
+        if tokio::time::timeout(grace, runtime.attempts.wait())
+            .await
+            .is_err()
+        {
+            info!(
+                running = runtime.attempts.len(),
+                "grace period over; handing running attempts back"
+            );
+            runtime.hand_back.cancel();
+            if tokio::time::timeout(Duration::from_secs(10), runtime.attempts.wait())
+                .await
+                .is_err()
+            {
+                warn!(
+                    running = runtime.attempts.len(),
+                    "attempts still running at exit; their leases will lapse"
+                );
+            }
+        }
         info!("workers stopped");
     }
 }
@@ -202,12 +250,18 @@ async fn supervise(runtime: Arc<WorkerRuntime>, queue: Queue, stop: Cancellation
     let mut backoff = Duration::from_millis(250);
     loop {
         let name = format!("{}:{}:{generation}", runtime.instance, queue.label());
+        runtime
+            .worker_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(name.clone());
         let started = Instant::now();
-        let outcome = run_worker(runtime.clone(), queue, &name, stop.clone()).await;
+        let outcome = tokio::select! {
+            outcome = run_worker(runtime.clone(), queue, &name) => outcome,
+            // Dropping the worker is how it stops; see `Workers::shutdown`.
+            _ = stop.cancelled() => break,
+        };
         runtime.health.stopped(queue);
-        if stop.is_cancelled() {
-            break;
-        }
         match outcome {
             Ok(()) => warn!(
                 queue = queue.label(),
@@ -225,6 +279,7 @@ async fn supervise(runtime: Arc<WorkerRuntime>, queue: Queue, stop: Cancellation
         backoff = (backoff * 2).min(Duration::from_secs(10));
         generation += 1;
     }
+    runtime.health.stopped(queue);
 }
 
 /// Tasks a queue's worker runs at once.
@@ -238,7 +293,7 @@ fn concurrency(runtime: &WorkerRuntime, queue: Queue) -> usize {
 
 /// Builds and runs one worker on whichever backend the database is.
 macro_rules! run_on {
-    ($storage:expr, $name:expr, $runtime:expr, $queue:expr, $concurrency:expr, $handler:expr, $stop:expr) => {{
+    ($storage:expr, $name:expr, $runtime:expr, $queue:expr, $concurrency:expr, $handler:expr) => {{
         let health = $runtime.clone();
         let queue = $queue;
         let wake = WakeStrategy::new(
@@ -255,99 +310,51 @@ macro_rules! run_on {
             .concurrency($concurrency)
             .data($runtime.clone())
             .build($handler)
-            .run_until(async move {
-                $stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            })
+            .run()
             .await
             .map_err(|e| e.to_string())
     }};
 }
 
-async fn run_worker(
-    runtime: Arc<WorkerRuntime>,
-    queue: Queue,
-    name: &str,
-    stop: CancellationToken,
-) -> Result<(), String> {
+async fn run_worker(runtime: Arc<WorkerRuntime>, queue: Queue, name: &str) -> Result<(), String> {
     let (heartbeat, missed) = runtime.heartbeat();
     let concurrency = concurrency(&runtime, queue);
     // Tasks fetched per query: fewer queries under load, and a bounded share
     // of the queue held by one worker.
     let batch = (concurrency / 2).clamp(1, 50);
-    let queue_name = queue.name();
+    let sqlite = || {
+        apalis_sqlite::Config::default()
+            .queue(queue.name())
+            .batch_size(batch)
+            .heartbeat_interval(heartbeat)
+            .missed_heartbeats(missed)
+            .lock_tasks(false)
+    };
+    let postgres = || {
+        apalis_postgres::Config::default()
+            .queue(queue.name())
+            .batch_size(batch)
+            .heartbeat_interval(heartbeat)
+            .missed_heartbeats(missed)
+            .lock_tasks(false)
+    };
+    use crate::callbacks::deliver;
     match (queue, runtime.db.pools().clone()) {
         (Queue::Execute, Pools::Sqlite { writer, .. }) => {
-            let config = apalis_sqlite::Config::default()
-                .queue(queue_name)
-                .batch_size(batch)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(missed)
-                .lock_tasks(false);
-            let storage = SqliteStorage::<ExecuteTask>::new(&writer).with_config(config);
-            run_on!(
-                storage,
-                name,
-                runtime,
-                queue,
-                concurrency,
-                execute::handle,
-                stop
-            )
+            let storage = SqliteStorage::<ExecuteTask>::new(&writer).with_config(sqlite());
+            run_on!(storage, name, runtime, queue, concurrency, execute::handle)
         }
         (Queue::Execute, Pools::Postgres(pool)) => {
-            let config = apalis_postgres::Config::default()
-                .queue(queue_name)
-                .batch_size(batch)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(missed)
-                .lock_tasks(false);
-            let storage = PostgresStorage::<ExecuteTask>::new(&pool).with_config(config);
-            run_on!(
-                storage,
-                name,
-                runtime,
-                queue,
-                concurrency,
-                execute::handle,
-                stop
-            )
+            let storage = PostgresStorage::<ExecuteTask>::new(&pool).with_config(postgres());
+            run_on!(storage, name, runtime, queue, concurrency, execute::handle)
         }
         (Queue::Deliver, Pools::Sqlite { writer, .. }) => {
-            let config = apalis_sqlite::Config::default()
-                .queue(queue_name)
-                .batch_size(batch)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(missed)
-                .lock_tasks(false);
-            let storage = SqliteStorage::<DeliverTask>::new(&writer).with_config(config);
-            run_on!(
-                storage,
-                name,
-                runtime,
-                queue,
-                concurrency,
-                crate::callbacks::deliver::handle,
-                stop
-            )
+            let storage = SqliteStorage::<DeliverTask>::new(&writer).with_config(sqlite());
+            run_on!(storage, name, runtime, queue, concurrency, deliver::handle)
         }
         (Queue::Deliver, Pools::Postgres(pool)) => {
-            let config = apalis_postgres::Config::default()
-                .queue(queue_name)
-                .batch_size(batch)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(missed)
-                .lock_tasks(false);
-            let storage = PostgresStorage::<DeliverTask>::new(&pool).with_config(config);
-            run_on!(
-                storage,
-                name,
-                runtime,
-                queue,
-                concurrency,
-                crate::callbacks::deliver::handle,
-                stop
-            )
+            let storage = PostgresStorage::<DeliverTask>::new(&pool).with_config(postgres());
+            run_on!(storage, name, runtime, queue, concurrency, deliver::handle)
         }
     }
 }

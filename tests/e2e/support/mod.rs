@@ -2,6 +2,7 @@
 //! [`Receiver`], and the [`e2e!`] macro that runs a test on each backend.
 
 mod app;
+pub mod cluster;
 mod database;
 pub mod deployment;
 pub mod process;

@@ -1,6 +1,6 @@
-//! How deep each queue is and how long its oldest due task has waited,
-//! read from apalis's tables (the only place this crate reads them
-//! directly; the layout is that of apalis-sqlite and apalis-postgres 1.0).
+//! The only place this crate touches apalis's tables directly (their layout
+//! is that of apalis-sqlite and apalis-postgres 1.0): queue gauges, and
+//! handing a stopped worker's tasks back.
 
 use sqlx::Row;
 
@@ -53,4 +53,34 @@ pub async fn sample_queues(db: &Database) -> Result<Vec<QueueGauge>, StoreError>
         });
     }
     Ok(gauges)
+}
+
+/// Returns every task held by the apalis workers `names` to the queue, at
+/// once: they were fetched by workers of this process that have stopped
+/// (shutdown drops them rather than waiting, see `Workers::shutdown`).
+/// Tasks whose attempt is still finishing come back too; a claim of one of
+/// those finds the job leased or finished, and waits or does nothing.
+pub async fn release_worker_tasks(db: &Database, names: &[String]) -> Result<u64, StoreError> {
+    let mut released = 0;
+    for name in names {
+        released += match db.pools() {
+            Pools::Sqlite { writer, .. } => sqlx::query(
+                "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+                 WHERE lock_by = ?1 AND status IN ('Queued', 'Running')",
+            )
+            .bind(name)
+            .execute(writer)
+            .await?
+            .rows_affected(),
+            Pools::Postgres(pool) => sqlx::query(
+                "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+                 WHERE lock_by = $1 AND status IN ('Queued', 'Running')",
+            )
+            .bind(name)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        };
+    }
+    Ok(released)
 }
