@@ -11,7 +11,7 @@ use jobcall_jobs::{
     kinds::Registry,
     outbound::{Guard, Outbound, SystemResolver},
     signals::Signals,
-    store::{Database, DatabaseOptions, Writer},
+    store::{Database, DatabaseOptions, ExecuteTask, Pools, Queue, RequeueTask, TaskRef, Writer},
     worker::{Services, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
@@ -24,10 +24,15 @@ struct Harness {
     registry: Registry,
     guard: Guard,
     settings: DomainSettings,
+    runtime: Arc<WorkerRuntime>,
     workers: Option<Workers>,
 }
 
 async fn harness() -> Harness {
+    harness_with(true).await
+}
+
+async fn harness_with(start_workers: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Database::connect(&DatabaseOptions {
@@ -56,7 +61,7 @@ async fn harness() -> Harness {
         secrets_key: jobcall_jobs::secrets::EncryptionKey::generate(),
         metrics: Default::default(),
     });
-    let workers = Workers::start(runtime);
+    let workers = start_workers.then(|| Workers::start(runtime.clone()));
     Harness {
         _dir: dir,
         db,
@@ -64,7 +69,8 @@ async fn harness() -> Harness {
         registry,
         guard,
         settings,
-        workers: Some(workers),
+        runtime,
+        workers,
     }
 }
 
@@ -96,6 +102,17 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("job never reached {status:?}");
+    }
+
+    /// The ids of the tasks in apalis's queue table.
+    async fn queue_tasks(&self) -> Vec<String> {
+        let Pools::Sqlite { readers, .. } = self.db.pools() else {
+            unreachable!("the harness runs on SQLite")
+        };
+        sqlx::query_scalar("SELECT id FROM Jobs ORDER BY id")
+            .fetch_all(readers)
+            .await
+            .unwrap()
     }
 }
 
@@ -147,4 +164,50 @@ async fn permanent_failures_fail_at_once() {
     let done = h.wait_for(&job, JobStatus::Failed).await;
     assert_eq!(done.attempts, 1);
     assert_eq!(done.error_code.as_deref(), Some("echo_failed"));
+}
+
+#[tokio::test]
+async fn a_handled_task_leaves_the_queue_with_the_outcome() {
+    let h = harness().await;
+    let succeeds = h.submit(echo(json!({"message": "hi"}))).await;
+    let retried = h
+        .submit(NewJob {
+            max_attempts: Some(2),
+            ..echo(json!({"fail": "flaky", "retryable": true, "fail_attempts": 1}))
+        })
+        .await;
+    let fails = h.submit(echo(json!({"fail": "nope"}))).await;
+    h.wait_for(&succeeds, JobStatus::Succeeded).await;
+    h.wait_for(&retried, JobStatus::Succeeded).await;
+    h.wait_for(&fails, JobStatus::Failed).await;
+    // Each outcome retired its task in the same transaction: nothing is
+    // left for apalis to acknowledge or to hand out again.
+    assert_eq!(h.queue_tasks().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_requeued_task_replaces_the_old_one_and_runs() {
+    let mut h = harness_with(false).await;
+    let job = h.submit(echo(json!({"message": "again"}))).await;
+    let before = h.queue_tasks().await;
+    assert_eq!(before.len(), 1);
+    h.writer
+        .run(RequeueTask {
+            queue: Queue::Execute,
+            args: ExecuteTask {
+                job_id: job.id.clone(),
+            },
+            task: TaskRef(before[0].clone()),
+            due_ms: 0,
+        })
+        .await
+        .unwrap();
+    let after = h.queue_tasks().await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before);
+
+    h.workers = Some(Workers::start(h.runtime.clone()));
+    let done = h.wait_for(&job, JobStatus::Succeeded).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(h.queue_tasks().await, Vec::<String>::new());
 }

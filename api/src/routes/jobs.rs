@@ -236,3 +236,81 @@ pub async fn cancel(
         CancelOutcome::NotFound => Err(no_such_job(&id.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    /// Any JSON value, nested a few levels, with keys that often hit the
+    /// real field names.
+    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..8)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "kind",
+                "input",
+                "callback_url",
+                "callback_events",
+                "metadata",
+                "timeout_seconds",
+                "max_attempts",
+                "delay_ms",
+                "url",
+            ])
+            .prop_map(str::to_owned),
+            ".{0,12}",
+        ]
+    }
+
+    fn submission() -> impl Strategy<Value = Map<String, Value>> {
+        prop::collection::vec((key(), any_json()), 0..10)
+            .prop_map(|entries| entries.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// Whatever the body, reading it answers (never panics), and every
+        /// problem it reports names a field of the body or a required one.
+        #[test]
+        fn any_body_is_read_or_refused_with_named_fields(body in submission()) {
+            let keys: Vec<String> = body.keys().cloned().collect();
+            let kind = body.get("kind").cloned();
+            match new_job(body) {
+                // Read only when the required `kind` was a string.
+                Ok(new) => prop_assert_eq!(kind, Some(Value::String(new.kind))),
+                Err(ApiError::Validation(errors)) => {
+                    prop_assert!(!errors.is_empty());
+                    for error in errors {
+                        // Keys may hold dots themselves, so match whole prefixes.
+                        let names_a_key = keys.iter().chain(["kind".to_owned()].iter()).any(|key| {
+                            error.field == *key
+                                || error.field.starts_with(&format!("{key}."))
+                                || error.field.starts_with(&format!("{key}["))
+                        });
+                        prop_assert!(names_a_key, "{} is not in {:?}", error.field, keys);
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+}

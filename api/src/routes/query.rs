@@ -14,7 +14,13 @@ pub(super) fn params(
     let mut found = HashMap::new();
     let mut errors = Vec::new();
     for (name, value) in url::form_urlencoded::parse(request.query_string().as_bytes()) {
-        if !known.contains(&name.as_ref()) {
+        if name.is_empty() {
+            // `?=x`: there is no name to report, so the query string is.
+            errors.push(jobcall_jobs::validation::FieldError::new(
+                "query",
+                "has a parameter without a name",
+            ));
+        } else if !known.contains(&name.as_ref()) {
             errors.push(jobcall_jobs::validation::FieldError::new(
                 name.as_ref(),
                 "is not a known query parameter",
@@ -53,5 +59,32 @@ pub(super) fn integer(
                 ),
             )),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Any query string is parsed or refused with named parameters; an
+        /// integer parameter is only ever accepted inside its range.
+        #[test]
+        fn any_query_string_is_read_or_refused(query in "[a-z=&%0-9+._-]{0,60}") {
+            let request = TestRequest::with_uri(&format!("/v1/jobs?{query}")).to_http_request();
+            match params(&request, &["status", "kind", "limit", "cursor"]) {
+                Ok(found) => {
+                    if let Ok(limit) = integer(&found, "limit", 1..=100, 20) {
+                        prop_assert!((1..=100).contains(&limit));
+                    }
+                }
+                Err(ApiError::Validation(errors)) => prop_assert!(errors.iter().all(|e| !e.field.is_empty())),
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::{BoxDynError, Data, TaskId};
 use jobcall_entity::{DeliveryTrigger, event};
 use tracing::{Instrument, Span, field, info, info_span, warn};
 
@@ -15,9 +15,9 @@ use crate::{
     backoff::jitter_sample,
     metrics::OutcomeLabels,
     outbound::OutboundErrorClass,
-    store::{DeliverTask, StoreError},
+    store::{DeliverTask, Queue, StoreError, TaskRef},
     time::now_ms,
-    worker::{WorkerRuntime, write_durably},
+    worker::{WorkerRuntime, run_handler, write_durably},
 };
 
 /// How long an attempt waits for a slot at a busy receiver before giving
@@ -26,6 +26,7 @@ const RECEIVER_WAIT: Duration = Duration::from_secs(1);
 
 pub(crate) async fn handle(
     task: DeliverTask,
+    id: TaskId,
     runtime: Data<Arc<WorkerRuntime>>,
 ) -> Result<(), BoxDynError> {
     let span = info_span!(
@@ -37,18 +38,19 @@ pub(crate) async fn handle(
         request_id = field::Empty
     );
     let runtime = Arc::clone(&runtime);
-    // A task of its own: the attempt outlives its apalis worker at shutdown.
-    let delivery = runtime.attempts.spawn({
-        let runtime = runtime.clone();
-        async move { deliver(&runtime, task).await }.instrument(span)
-    });
-    match delivery.await {
-        Ok(outcome) => outcome.map_err(|e| Box::new(e) as BoxDynError),
-        Err(panicked) => Err(Box::new(panicked) as BoxDynError),
-    }
+    let handled = TaskRef(id.to_string());
+    let work = {
+        let (runtime, task, handled) = (runtime.clone(), task.clone(), handled.clone());
+        async move { deliver(&runtime, task, handled).await }.instrument(span)
+    };
+    run_handler(&runtime, Queue::Deliver, task, handled, work).await
 }
 
-async fn deliver(runtime: &Arc<WorkerRuntime>, task: DeliverTask) -> Result<(), StoreError> {
+async fn deliver(
+    runtime: &Arc<WorkerRuntime>,
+    task: DeliverTask,
+    handled: TaskRef,
+) -> Result<(), StoreError> {
     // Long enough for one whole attempt, so two never overlap; otherwise the
     // takeover time, like a job's.
     let lease = runtime
@@ -62,9 +64,12 @@ async fn deliver(runtime: &Arc<WorkerRuntime>, task: DeliverTask) -> Result<(), 
             trigger: task.trigger,
             worker: runtime.instance.clone(),
             lease,
+            task: Some(handled.clone()),
         };
         match write_durably(runtime, claim).await? {
-            DeliveryClaim::Claimed(event) => return attempt(runtime, event, task.trigger).await,
+            DeliveryClaim::Claimed(event) => {
+                return attempt(runtime, event, task.trigger, handled).await;
+            }
             DeliveryClaim::WaitUntil(at) => {
                 let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
                 tokio::select! {
@@ -81,6 +86,7 @@ async fn attempt(
     runtime: &Arc<WorkerRuntime>,
     event: event::Model,
     trigger: DeliveryTrigger,
+    handled: TaskRef,
 ) -> Result<(), StoreError> {
     let span = Span::current();
     span.record("job_id", event.job_id.as_str());
@@ -119,6 +125,7 @@ async fn attempt(
                     trigger,
                     worker: runtime.instance.clone(),
                     at: now_ms() + 1000 + (jitter_sample().abs() * 1000.0) as i64,
+                    task: Some(handled),
                 };
                 write_durably(runtime, defer).await?;
                 info!(receiver = %url.authority(), "receiver busy; delivery put off");
@@ -222,6 +229,7 @@ async fn attempt(
         duration_ms: sent.duration_ms,
         response_body: sent.response_body,
         next,
+        task: Some(handled),
     };
     if write_durably(runtime, record).await? == Recorded::LeaseLost {
         warn!(

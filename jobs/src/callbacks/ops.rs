@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::outcome::Next;
 use crate::{
-    store::{DeliverTask, Queue, StoreError, WriteOp, WriteTx},
+    store::{DeliverTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
     time::now_ms,
 };
 
@@ -37,6 +37,9 @@ pub struct ClaimDelivery {
     pub trigger: DeliveryTrigger,
     pub worker: String,
     pub lease: Duration,
+    /// The queue task that asked; retired unless the event is claimed (or
+    /// due in a moment).
+    pub task: Option<TaskRef>,
 }
 
 // Returned once per claim and matched at once; boxing would buy nothing.
@@ -102,6 +105,7 @@ impl WriteOp for ClaimDelivery {
             )
             .await?;
         let Some(timing) = timing else {
+            tx.retire(self.task.as_ref());
             return Ok(DeliveryClaim::Ended);
         };
         let leased_until = timing.lease_expires_at.filter(|until| *until >= now);
@@ -111,13 +115,20 @@ impl WriteOp for ClaimDelivery {
             // what delivers the event once the lease lapses.
             (_, Some(until)) => until + 1,
             (DeliveryTrigger::Scheduled, None) if timing.state != EventState::Pending => {
+                tx.retire(self.task.as_ref());
                 return Ok(DeliveryClaim::Ended);
             }
             (DeliveryTrigger::Scheduled, None) => match timing.next_attempt_at {
                 Some(at) if at > now => at,
-                _ => return Ok(DeliveryClaim::Ended),
+                _ => {
+                    tx.retire(self.task.as_ref());
+                    return Ok(DeliveryClaim::Ended);
+                }
             },
-            (DeliveryTrigger::Manual, None) => return Ok(DeliveryClaim::Ended),
+            (DeliveryTrigger::Manual, None) => {
+                tx.retire(self.task.as_ref());
+                return Ok(DeliveryClaim::Ended);
+            }
         };
         if later - now <= MAX_EARLY_MS {
             return Ok(DeliveryClaim::WaitUntil(later));
@@ -130,6 +141,7 @@ impl WriteOp for ClaimDelivery {
             },
             Some(later),
         )?;
+        tx.retire(self.task.as_ref());
         Ok(DeliveryClaim::Requeued(later))
     }
 }
@@ -141,12 +153,14 @@ pub struct DeferDelivery {
     pub trigger: DeliveryTrigger,
     pub worker: String,
     pub at: i64,
+    pub task: Option<TaskRef>,
 }
 
 impl WriteOp for DeferDelivery {
     type Output = ();
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        tx.retire(self.task.as_ref());
         let released = tx
             .execute(
                 &event::Entity::update_many()
@@ -187,6 +201,8 @@ pub struct RecordAttempt {
     pub duration_ms: i64,
     pub response_body: Option<String>,
     pub next: Next,
+    /// The queue task the attempt ran for, retired with its record.
+    pub task: Option<TaskRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +218,7 @@ impl WriteOp for RecordAttempt {
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Recorded, StoreError> {
         let now = now_ms();
+        tx.retire(self.task.as_ref());
         let event = &self.event;
         // The job row first. Whatever adds an event to this job has locked
         // the row already (it changed the job's state), so the two take

@@ -14,7 +14,7 @@ use super::finish::{Finished, terminate};
 use crate::{
     callbacks::outbox,
     kinds::JobError,
-    store::{ExecuteTask, Queue, StoreError, WriteOp, WriteTx},
+    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
     time::now_ms,
 };
 
@@ -23,6 +23,9 @@ pub struct ClaimJob {
     pub job_id: JobId,
     pub worker: String,
     pub lease: Duration,
+    /// The queue task that asked for this claim; retired unless the job is
+    /// claimed (or is due in a moment).
+    pub task: Option<TaskRef>,
 }
 
 // Returned once per claim and matched at once; boxing would buy nothing.
@@ -97,7 +100,11 @@ impl WriteOp for ClaimJob {
         claim.returning_all();
 
         let Some(job) = tx.fetch_optional::<job::Model, _>(&claim).await? else {
-            return why_not(tx, self.job_id, now).await;
+            let outcome = why_not(tx, self.job_id, now).await?;
+            if !matches!(outcome, Claim::WaitUntil(_)) {
+                tx.retire(self.task.as_ref());
+            }
+            return Ok(outcome);
         };
         let this_attempt = Condition::all()
             .add(job::Column::Id.eq(job.id.clone()))
@@ -114,6 +121,7 @@ impl WriteOp for ClaimJob {
                 now,
             )
             .await?;
+            tx.retire(self.task.as_ref());
             return Ok(ended(finished));
         }
         if job.attempts > job.max_attempts {
@@ -135,6 +143,7 @@ impl WriteOp for ClaimJob {
                 now,
             )
             .await?;
+            tx.retire(self.task.as_ref());
             return Ok(ended(finished));
         }
         outbox::emit(tx, &job, EventType::JobStarted, now).await?;

@@ -14,7 +14,7 @@ use crate::{
     callbacks::outbox,
     kinds::JobError,
     signals::Signal,
-    store::{ExecuteTask, Queue, StoreError, WriteOp, WriteTx},
+    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
     time::now_ms,
 };
 
@@ -38,6 +38,8 @@ pub struct FinishAttempt {
     pub attempt: i32,
     pub worker: String,
     pub outcome: AttemptOutcome,
+    /// The queue task the attempt ran for, retired with the outcome.
+    pub task: Option<TaskRef>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +58,7 @@ impl WriteOp for FinishAttempt {
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Finished, StoreError> {
         let now = now_ms();
+        tx.retire(self.task.as_ref());
         let held = Condition::all()
             .add(job::Column::Id.eq(self.job_id.clone()))
             .add(job::Column::Status.eq(JobStatus::Running))

@@ -281,13 +281,15 @@ impl IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::{Outbound, OutboundPolicy, SystemResolver};
+    use crate::outbound::{Outbound, OutboundPolicy, resolver::tests::FixedResolver};
     use proptest::prelude::*;
     use serde_json::json;
     use std::sync::Arc;
 
     fn fixtures() -> (Registry, Guard) {
-        let guard = Guard::new(OutboundPolicy::default(), Arc::new(SystemResolver));
+        // No name resolves: these tests use address literals, and fuzzed
+        // names must not wait on DNS.
+        let guard = Guard::new(OutboundPolicy::default(), Arc::new(FixedResolver::new(&[])));
         (
             Registry::builtin(&Outbound::new(guard.clone(), "test")),
             guard,
@@ -431,7 +433,58 @@ mod tests {
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
     }
 
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,30}".prop_map(serde_json::Value::String),
+        ];
+        let key = prop_oneof![
+            prop::sample::select(vec![
+                "message",
+                "delay_ms",
+                "fail",
+                "retryable",
+                "fail_attempts",
+                "url",
+                "method",
+                "headers",
+                "body",
+                "timeout_ms",
+                "data_base64",
+                "max_bytes"
+            ])
+            .prop_map(str::to_owned),
+            ".{0,10}",
+        ];
+        leaf.prop_recursive(3, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|e| serde_json::Value::Object(e.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Any input for any kind is accepted or refused, never panics, and
+        /// every refusal names a field under `input` (or `kind`).
+        #[test]
+        fn any_input_for_any_kind_is_checked(kind in prop::sample::select(vec!["echo", "http.request", "digest", "nope"]), input in any_json()) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let result = runtime.block_on(parse(NewJob { kind: kind.to_owned(), input, ..NewJob::default() }));
+            if let Err(errors) = result {
+                prop_assert!(!errors.is_empty());
+                for error in errors {
+                    prop_assert!(error.field == "kind" || error.field == "input" || error.field.starts_with("input."), "{}", error.field);
+                }
+            }
+        }
+
         #[test]
         fn idempotency_key_parsing_never_panics_and_accepts_only_visible_ascii(raw in ".{0,300}") {
             if let Ok(key) = IdempotencyKey::parse(&raw) {

@@ -6,7 +6,7 @@
 mod address;
 mod client;
 mod guard;
-mod resolver;
+pub(crate) mod resolver;
 
 pub use address::{AddressClass, classify};
 pub use client::{BodyCapture, Outbound, OutboundError, OutboundErrorClass};

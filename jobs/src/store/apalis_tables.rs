@@ -1,6 +1,11 @@
 //! The only place this crate touches apalis's tables directly (their layout
-//! is that of apalis-sqlite and apalis-postgres 1.0): queue gauges, and
-//! handing a stopped worker's tasks back.
+//! is that of apalis-sqlite and apalis-postgres 1.0): queue gauges, handing
+//! a stopped worker's tasks back, and deleting handled tasks. jobcall
+//! retires a task itself, in the transaction that records its outcome,
+//! instead of letting apalis acknowledge it: that makes the outcome and the
+//! end of the task atomic, keeps the queue tables to live tasks only, and
+//! avoids apalis-sqlite's acknowledgement query, whose cost grows with
+//! every task a worker ever handled.
 
 use sqlx::Row;
 
@@ -83,4 +88,31 @@ pub async fn release_worker_tasks(db: &Database, names: &[String]) -> Result<u64
         };
     }
     Ok(released)
+}
+
+/// Deletes handled tasks (see [`super::TaskRef`]).
+pub(super) async fn delete_tasks_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!("DELETE FROM Jobs WHERE id IN ({placeholders})");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// Deletes handled tasks (see [`super::TaskRef`]).
+pub(super) async fn delete_tasks_postgres(
+    conn: &mut sqlx::PgConnection,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM apalis.jobs WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

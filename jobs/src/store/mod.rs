@@ -31,8 +31,8 @@ use sqlx::{
 
 pub use apalis_tables::{QueueGauge, release_worker_tasks, sample_queues};
 pub use queue::{DeliverTask, ExecuteTask, Queue};
-pub use tx::WriteTx;
-pub use writer::{WriteOp, Writer};
+pub use tx::{TaskRef, WriteTx};
+pub use writer::{RequeueTask, RetireTask, WriteOp, Writer};
 
 /// Everything that can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use sea_query_sqlx::SqlxValues;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
-use super::{Pools, Queue, StoreError, queue::StagedTask};
+use super::{Pools, Queue, StoreError, apalis_tables, queue::StagedTask};
 use crate::signals::Signal;
 
 /// An open write transaction. Statements are sea-query builders, rendered for
@@ -15,8 +15,16 @@ use crate::signals::Signal;
 pub struct WriteTx {
     conn: Conn,
     staged_tasks: Vec<StagedTask>,
+    retired: Vec<TaskRef>,
     signals: Vec<Signal>,
 }
+
+/// The queue task a worker is handling. It is retired (deleted) by the
+/// transaction that records what came of it, so the outcome and the end of
+/// the task commit together; until then a crashed worker's task is
+/// recovered by apalis and handled again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRef(pub String);
 
 enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
@@ -43,6 +51,7 @@ macro_rules! on_conn {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     tasks: usize,
+    retired: usize,
     signals: usize,
 }
 
@@ -60,6 +69,7 @@ impl WriteTx {
         Ok(Self {
             conn,
             staged_tasks: Vec::new(),
+            retired: Vec::new(),
             signals: Vec::new(),
         })
     }
@@ -142,15 +152,24 @@ impl WriteTx {
         self.signals.push(signal);
     }
 
+    /// Deletes the queue task (if any) with this transaction's commit.
+    pub fn retire(&mut self, task: Option<&TaskRef>) {
+        if let Some(task) = task {
+            self.retired.push(task.clone());
+        }
+    }
+
     pub(crate) fn mark(&self) -> Mark {
         Mark {
             tasks: self.staged_tasks.len(),
+            retired: self.retired.len(),
             signals: self.signals.len(),
         }
     }
 
     pub(crate) fn forget_since(&mut self, mark: Mark) {
         self.staged_tasks.truncate(mark.tasks);
+        self.retired.truncate(mark.retired);
         self.signals.truncate(mark.signals);
     }
 
@@ -163,6 +182,17 @@ impl WriteTx {
             queue: task.queue,
             due_ms: task.due_ms,
         }));
+        let retired = std::mem::take(&mut self.retired);
+        if !retired.is_empty() {
+            // In one order everywhere, so two batches never wait on each other.
+            let mut ids: Vec<String> = retired.into_iter().map(|task| task.0).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            match &mut self.conn {
+                Conn::Sqlite(tx) => apalis_tables::delete_tasks_sqlite(tx, &ids).await?,
+                Conn::Postgres(tx) => apalis_tables::delete_tasks_postgres(tx, &ids).await?,
+            }
+        }
         for queue in Queue::ALL {
             let batch: Vec<_> = tasks
                 .iter()

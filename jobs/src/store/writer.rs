@@ -31,8 +31,9 @@ use crate::signals::{Signal, Signals};
 pub trait WriteOp: Clone + Send + 'static {
     type Output: Send + 'static;
 
-    /// True for ops that only insert new rows: they may share a transaction
-    /// with others on PostgreSQL without risk of a lock-order deadlock.
+    /// True for ops that only insert new rows (or delete queue tasks their
+    /// worker holds): they may share a transaction with others on
+    /// PostgreSQL without risk of a lock-order deadlock.
     const BATCHES: bool = false;
 
     fn apply(
@@ -269,5 +270,41 @@ impl<O: WriteOp> Pending for PendingOp<O> {
         };
         // The caller may have gone away (a dropped request); the write stands.
         let _ = self.reply.send(answer);
+    }
+}
+
+/// Retires a queue task whose handling ended without writing anything else
+/// (its attempt lost the lease, say).
+#[derive(Debug, Clone)]
+pub struct RetireTask(pub super::TaskRef);
+
+impl WriteOp for RetireTask {
+    type Output = ();
+    const BATCHES: bool = true;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        tx.retire(Some(&self.0));
+        Ok(())
+    }
+}
+
+/// Replaces a queue task with a fresh one due at `due_ms`: for a handler
+/// that failed to write its outcome. Its task stays locked by this (live)
+/// worker otherwise, and apalis hands a live worker's tasks to no one.
+#[derive(Debug, Clone)]
+pub struct RequeueTask<T> {
+    pub queue: super::Queue,
+    pub args: T,
+    pub task: super::TaskRef,
+    pub due_ms: i64,
+}
+
+impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTask<T> {
+    type Output = ();
+    const BATCHES: bool = true;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        tx.retire(Some(&self.task));
+        tx.push(self.queue, &self.args, Some(self.due_ms))
     }
 }

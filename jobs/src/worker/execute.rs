@@ -6,12 +6,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::{BoxDynError, Data, TaskId};
 use jobcall_entity::{JobId, job};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
-use super::{WorkerRuntime, write_durably};
+use super::{WorkerRuntime, run_handler, write_durably};
 use crate::{
     backoff,
     job::{
@@ -20,38 +20,41 @@ use crate::{
     },
     kinds::{JobContext, JobError, Progress},
     metrics::KindLabels,
-    store::{ExecuteTask, StoreError},
+    store::{ExecuteTask, Queue, RetireTask, StoreError, TaskRef},
     time::now_ms,
 };
 
-/// The apalis handler of the execute queue. Errors are database errors only:
-/// apalis then runs the task again.
+/// The apalis handler of the execute queue. Errors are database errors only;
+/// see [`run_handler`].
 pub(super) async fn handle(
     task: ExecuteTask,
+    id: TaskId,
     runtime: Data<Arc<WorkerRuntime>>,
 ) -> Result<(), BoxDynError> {
     let span = info_span!("job", job_id = %task.job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
     let runtime = Arc::clone(&runtime);
-    // A task of its own: the attempt outlives its apalis worker at shutdown.
-    let attempt = runtime.attempts.spawn({
-        let runtime = runtime.clone();
-        async move { execute(&runtime, task.job_id).await }.instrument(span)
-    });
-    match attempt.await {
-        Ok(outcome) => outcome.map_err(|e| Box::new(e) as BoxDynError),
-        Err(panicked) => Err(Box::new(panicked) as BoxDynError),
-    }
+    let handled = TaskRef(id.to_string());
+    let work = {
+        let (runtime, job_id, handled) = (runtime.clone(), task.job_id.clone(), handled.clone());
+        async move { execute(&runtime, job_id, handled).await }.instrument(span)
+    };
+    run_handler(&runtime, Queue::Execute, task, handled, work).await
 }
 
-async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId) -> Result<(), StoreError> {
+async fn execute(
+    runtime: &Arc<WorkerRuntime>,
+    job_id: JobId,
+    task: TaskRef,
+) -> Result<(), StoreError> {
     loop {
         let claim = ClaimJob {
             job_id: job_id.clone(),
             worker: runtime.instance.clone(),
             lease: runtime.settings.worker.takeover,
+            task: Some(task.clone()),
         };
         match write_durably(runtime, claim).await? {
-            Claim::Claimed(job) => return run_attempt(runtime, job).await,
+            Claim::Claimed(job) => return run_attempt(runtime, job, task).await,
             Claim::WaitUntil(at) => {
                 let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
                 tokio::select! {
@@ -83,7 +86,11 @@ enum Stop {
     LeaseLost,
 }
 
-async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<(), StoreError> {
+async fn run_attempt(
+    runtime: &Arc<WorkerRuntime>,
+    job: job::Model,
+    task: TaskRef,
+) -> Result<(), StoreError> {
     let span = Span::current();
     span.record("kind", job.kind.as_str());
     span.record("attempt", job.attempts);
@@ -112,7 +119,7 @@ async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<()
                     Stop::HandBack => AttemptOutcome::Released,
                     Stop::LeaseLost => {
                         warn!("lease lost; another worker owns the job now");
-                        return Ok(());
+                        return write_durably(runtime, RetireTask(task)).await;
                     }
                 },
                 result = kind.run(job.input.clone(), ctx) => match result {
@@ -135,6 +142,7 @@ async fn run_attempt(runtime: &Arc<WorkerRuntime>, job: job::Model) -> Result<()
         attempt: job.attempts,
         worker: runtime.instance.clone(),
         outcome,
+        task: Some(task),
     };
     let ran = started.elapsed();
     let duration_ms = ran.as_millis() as u64;

@@ -32,8 +32,8 @@ use crate::{
     secrets::EncryptionKey,
     signals::Signals,
     store::{
-        Database, DeliverTask, ExecuteTask, Pools, Queue, StoreError, WriteOp, Writer,
-        release_worker_tasks,
+        Database, DeliverTask, ExecuteTask, Pools, Queue, RequeueTask, StoreError, TaskRef,
+        WriteOp, Writer, release_worker_tasks,
     },
     time::now_ms,
 };
@@ -329,6 +329,8 @@ async fn run_worker(runtime: Arc<WorkerRuntime>, queue: Queue, name: &str) -> Re
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(missed)
             .lock_tasks(false)
+            // jobcall retires tasks itself; see `store::TaskRef`.
+            .persist_results(false)
     };
     let postgres = || {
         apalis_postgres::Config::default()
@@ -337,6 +339,8 @@ async fn run_worker(runtime: Arc<WorkerRuntime>, queue: Queue, name: &str) -> Re
             .heartbeat_interval(heartbeat)
             .missed_heartbeats(missed)
             .lock_tasks(false)
+            // jobcall retires tasks itself; see `store::TaskRef`.
+            .persist_results(false)
     };
     use crate::callbacks::deliver;
     match (queue, runtime.db.pools().clone()) {
@@ -379,4 +383,58 @@ pub(crate) async fn write_durably<O: WriteOp + Clone>(
             Err(err) => return Err(err),
         }
     }
+}
+
+/// Runs one handler's work in a task of its own (so it outlives its apalis
+/// worker at shutdown) and settles its outcome with apalis.
+///
+/// jobcall retires tasks itself (see [`crate::store::TaskRef`]), so a
+/// handler that fails leaves its task locked by this live worker, which
+/// apalis hands to no one else. Such a task is replaced by a fresh one, due
+/// a moment later, as soon as the database takes writes again. A handler
+/// stopped by shutdown needs nothing: the worker's tasks are handed back.
+pub(crate) async fn run_handler<T, F>(
+    runtime: &Arc<WorkerRuntime>,
+    queue: Queue,
+    args: T,
+    task: TaskRef,
+    work: F,
+) -> Result<(), BoxDynError>
+where
+    T: serde::Serialize + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let outcome = match runtime.attempts.spawn(work).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(StoreError::WriterStopped)) => return Err(Box::new(StoreError::WriterStopped)),
+        Ok(Err(err)) => Box::new(err) as BoxDynError,
+        Err(panicked) => Box::new(panicked) as BoxDynError,
+    };
+    warn!(queue = queue.label(), task = %task.0, error = %outcome, "handler failed; its task is requeued");
+    let runtime = runtime.clone();
+    runtime.clone().attempts.spawn(async move {
+        let mut delay = Duration::from_secs(1);
+        loop {
+            let op = RequeueTask {
+                queue,
+                args: args.clone(),
+                task: task.clone(),
+                due_ms: now_ms() + delay.as_millis() as i64,
+            };
+            let written = tokio::select! {
+                written = runtime.writer.run(op) => written,
+                _ = runtime.hand_back_requested() => return,
+            };
+            match written {
+                Ok(()) | Err(StoreError::WriterStopped) => return,
+                Err(err) => warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "could not requeue task; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = runtime.hand_back_requested() => return,
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    });
+    Err(outcome)
 }
