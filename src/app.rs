@@ -16,7 +16,7 @@ use jobcall_jobs::{
     outbound::{Guard, NameResolver, Outbound, SystemResolver},
     signals::{Signals, spawn_pg_listener},
     store::{Database, Pools, Writer, redact_url},
-    worker::{Services, WorkerRuntime, Workers},
+    worker::{LocalDispatch, Services, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
 use tokio_util::sync::CancellationToken;
@@ -148,6 +148,7 @@ impl Application {
                 rate_limiter: RateLimiter::new(settings.api.submit_rate_per_client),
                 backlog: Backlog::default(),
                 metrics,
+                dispatch: ops.workers.clone().map(LocalDispatch::new),
             });
             jobcall_api::spawn_background(state.clone(), shutdown.clone());
             let http_workers = match settings.http_workers {

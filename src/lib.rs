@@ -3,6 +3,7 @@
 //! command line.
 
 pub mod app;
+pub mod bench;
 pub mod keys;
 pub mod settings;
 pub mod telemetry;

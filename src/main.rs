@@ -41,6 +41,9 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Measure this machine: accept rate, end-to-end latency, sustained
+    /// throughput and memory, against a server started for the purpose.
+    Bench(jobcall::bench::BenchArgs),
     /// Mint a token for a client, signed with this server's key.
     Token {
         /// The client id (`cli_…`).
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Bench(args) => jobcall::bench::run_bench(args).await,
         Command::Serve => serve(settings, Role::Serve).await,
         Command::Api => serve(settings, Role::Api).await,
         Command::Worker => serve(settings, Role::Worker).await,

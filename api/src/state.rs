@@ -19,7 +19,7 @@ use jobcall_jobs::{
     secrets::EncryptionKey,
     signals::Signals,
     store::{Database, Writer},
-    worker::WorkerRuntime,
+    worker::{LocalDispatch, WorkerRuntime},
 };
 
 use crate::auth::{Authenticator, KnownClients};
@@ -72,6 +72,9 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     pub backlog: Backlog,
     pub metrics: Arc<Metrics>,
+    /// This process's workers, when it runs them: new jobs go straight to a
+    /// free one.
+    pub dispatch: Option<LocalDispatch>,
 }
 
 /// A token bucket per client: `rate` tokens a second, at most `rate` saved up.

@@ -85,7 +85,7 @@ impl Harness {
             .await
             .unwrap()
         {
-            Submitted::Created(job) => job,
+            Submitted::Created(job, _) => job,
             other => panic!("{other:?}"),
         }
     }

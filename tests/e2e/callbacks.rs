@@ -122,6 +122,24 @@ e2e! {
 }
 
 e2e! {
+    async fn handled_work_leaves_no_queue_task_behind(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        // The first callback fails once: a retry through the queue, besides
+        // the deliveries a worker makes itself as a job finishes.
+        app.receiver.script([Reply::Status(500)]);
+        for _ in 0..5 {
+            app.submit(json!({"kind": "echo", "callback_url": app.receiver.url("/hook")})).await;
+        }
+        app.receiver.wait_for(6, 20).await;
+        // Each task ends in the transaction that records its outcome.
+        eventually(10, "an empty queue", || async {
+            (app.queue_tasks().await == 0).then_some(())
+        })
+        .await;
+    }
+}
+
+e2e! {
     async fn gone_stops_the_retries(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         app.receiver.always(Reply::Status(410));

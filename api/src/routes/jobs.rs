@@ -8,6 +8,7 @@ use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
     Submitted, find_job, list_jobs,
 };
+use jobcall_jobs::worker::LocalDispatch;
 use serde::Serialize;
 use tokio::time::Instant;
 use tracing::info;
@@ -58,12 +59,16 @@ pub async fn submit(
     .await
     .map_err(ApiError::Validation)?;
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
-    match state
-        .writer
-        .run(Submission::new(caller.client_id, spec, key, request_id))
-        .await?
-    {
-        Submitted::Created(job) => {
+    let mut submission = Submission::new(caller.client_id, spec, key, request_id);
+    let reserved = state.dispatch.as_ref().and_then(LocalDispatch::try_reserve);
+    if let Some(reserved) = &reserved {
+        submission = submission.handed_over(reserved.fallback_due_ms());
+    }
+    match state.writer.run(submission).await? {
+        Submitted::Created(job, task) => {
+            if let Some(reserved) = reserved {
+                reserved.start(job.id.clone(), task);
+            }
             state.backlog.accepted();
             state.metrics.job_submitted(&job.kind);
             info!(job_id = %job.id, kind = %job.kind, "job accepted");

@@ -2,12 +2,15 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use apalis::prelude::{BoxDynError, Data, TaskId};
 use jobcall_entity::{DeliveryTrigger, event};
 use tracing::{Instrument, Span, field, info, info_span, warn};
 
 use super::{
     ops::{ClaimDelivery, DeferDelivery, DeliveryClaim, RecordAttempt, Recorded},
+    outbox::ClaimedDelivery,
     outcome::{Next, Response, next_step},
     sender::{Webhook, send},
 };
@@ -46,18 +49,52 @@ pub(crate) async fn handle(
     run_handler(&runtime, Queue::Deliver, task, handled, work).await
 }
 
+/// How long an attempt holds its event: long enough for one whole attempt,
+/// so two never overlap; otherwise the takeover time, like a job's.
+pub(crate) fn delivery_lease(runtime: &WorkerRuntime) -> Duration {
+    runtime
+        .settings
+        .worker
+        .takeover
+        .max(runtime.settings.callbacks.attempt_timeout + Duration::from_secs(1))
+}
+
+/// Delivers an event the worker leased to itself when it wrote it (see
+/// [`super::outbox::DeliveryLease`]), in a task of its own, holding `slot`.
+pub(crate) fn deliver_now(
+    runtime: &Arc<WorkerRuntime>,
+    claimed: ClaimedDelivery,
+    slot: OwnedSemaphorePermit,
+) {
+    let span = info_span!(
+        "delivery",
+        event_id = %claimed.event.id,
+        trigger = ?DeliveryTrigger::Scheduled,
+        job_id = field::Empty,
+        event_type = field::Empty,
+        request_id = field::Empty
+    );
+    let runtime_for_task = runtime.clone();
+    runtime.attempts.spawn(
+        async move {
+            let runtime = runtime_for_task;
+            let (event, task) = (claimed.event, claimed.task);
+            if let Err(err) = attempt(&runtime, event, DeliveryTrigger::Scheduled, task).await {
+                // The event's queue task delivers it once the lease lapses.
+                warn!(error = %err, "delivery could not be recorded; the queue retries it");
+            }
+            drop(slot);
+        }
+        .instrument(span),
+    );
+}
+
 async fn deliver(
     runtime: &Arc<WorkerRuntime>,
     task: DeliverTask,
     handled: TaskRef,
 ) -> Result<(), StoreError> {
-    // Long enough for one whole attempt, so two never overlap; otherwise the
-    // takeover time, like a job's.
-    let lease = runtime
-        .settings
-        .worker
-        .takeover
-        .max(runtime.settings.callbacks.attempt_timeout + Duration::from_secs(1));
+    let lease = delivery_lease(runtime);
     loop {
         let claim = ClaimDelivery {
             event_id: task.event_id.clone(),

@@ -160,7 +160,6 @@ impl WriteOp for DeferDelivery {
     type Output = ();
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
-        tx.retire(self.task.as_ref());
         let released = tx
             .execute(
                 &event::Entity::update_many()
@@ -178,11 +177,14 @@ impl WriteOp for DeferDelivery {
             )
             .await?;
         if released > 0 {
+            tx.retire(self.task.as_ref());
             let task = DeliverTask {
                 event_id: self.event_id,
                 trigger: self.trigger,
             };
             tx.push(Queue::Deliver, &task, Some(self.at))?;
+        } else {
+            tx.release(self.task.as_ref());
         }
         Ok(())
     }
@@ -218,7 +220,6 @@ impl WriteOp for RecordAttempt {
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Recorded, StoreError> {
         let now = now_ms();
-        tx.retire(self.task.as_ref());
         let event = &self.event;
         // The job row first. Whatever adds an event to this job has locked
         // the row already (it changed the job's state), so the two take
@@ -226,16 +227,7 @@ impl WriteOp for RecordAttempt {
         // own delivery, or this one sees the new event waiting and promotes
         // it. Checking for a waiting event before taking the lock would miss
         // one committed in between, and leave it waiting forever.
-        tx.execute(
-            &job::Entity::update_many()
-                .col_expr(
-                    job::Column::CallbackAttempts,
-                    Expr::col(job::Column::CallbackAttempts).add(1),
-                )
-                .filter(job::Column::Id.eq(event.job_id.clone()))
-                .into_query(),
-        )
-        .await?;
+        tx.lock_job_row(&event.job_id).await?;
         let attempt = event.attempts + 1;
         let was_pending = event.state == EventState::Pending;
         let scheduled = self.trigger == DeliveryTrigger::Scheduled;
@@ -263,8 +255,9 @@ impl WriteOp for RecordAttempt {
                 Expr::value(Option::<i64>::None),
             )
             .col_expr(event::Column::UpdatedAt, Expr::value(now));
-        let mut finished = false;
-        let mut retry_at = None;
+        // What the event is after this attempt: still the head of its job's
+        // line, or finished in this state.
+        let mut after = None;
         match &self.next {
             Next::Delivered => {
                 update = update
@@ -274,13 +267,13 @@ impl WriteOp for RecordAttempt {
                         Expr::value(Option::<i64>::None),
                     )
                     .col_expr(event::Column::FinishedAt, Expr::value(now));
-                finished = was_pending;
+                after = Some(AfterAttempt::Finished(EventState::Delivered));
             }
             // A manual attempt that fails leaves the event's schedule (or its
             // failed state) as it was.
             Next::RetryAt(at) if scheduled => {
                 update = update.col_expr(event::Column::NextAttemptAt, Expr::value(*at));
-                retry_at = Some(*at);
+                after = Some(AfterAttempt::RetryAt(*at));
             }
             Next::GiveUp(_) if scheduled => {
                 update = update
@@ -290,7 +283,7 @@ impl WriteOp for RecordAttempt {
                         Expr::value(Option::<i64>::None),
                     )
                     .col_expr(event::Column::FinishedAt, Expr::value(now));
-                finished = was_pending;
+                after = Some(AfterAttempt::Finished(EventState::Failed));
             }
             Next::RetryAt(_) | Next::GiveUp(_) => {}
         }
@@ -304,7 +297,7 @@ impl WriteOp for RecordAttempt {
             .await?
             > 0;
 
-        let row = delivery_attempt::ActiveModel {
+        tx.insert_attempt_at_commit(delivery_attempt::ActiveModel {
             id: NotSet,
             event_id: Set(event.id.clone()),
             job_id: Set(event.job_id.clone()),
@@ -319,59 +312,101 @@ impl WriteOp for RecordAttempt {
             duration_ms: Set(self.duration_ms),
             response_body: Set(self.response_body.clone()),
             created_at: Set(now),
-        };
-        tx.execute(&delivery_attempt::Entity::insert(row).into_query())
-            .await?;
+        });
+        let counted = job::Entity::update_many()
+            .col_expr(
+                job::Column::CallbackAttempts,
+                Expr::col(job::Column::CallbackAttempts).add(1),
+            )
+            .col_expr(
+                job::Column::CallbackLastStatusCode,
+                Expr::value(self.status_code.map(i32::from)),
+            )
+            .filter(job::Column::Id.eq(event.job_id.clone()));
         if !applied {
+            tx.execute(&counted.into_query()).await?;
+            tx.release(self.task.as_ref());
             return Ok(Recorded::LeaseLost);
         }
+        tx.retire(self.task.as_ref());
 
-        if let Some(at) = retry_at {
+        if let Some(AfterAttempt::RetryAt(at)) = after {
             let task = DeliverTask {
                 event_id: event.id.clone(),
                 trigger: DeliveryTrigger::Scheduled,
             };
             tx.push(Queue::Deliver, &task, Some(at))?;
         }
-        if finished {
-            promote_next(tx, &event.job_id, now).await?;
-        }
-        refresh_summary(tx, &event.job_id, self.status_code).await?;
+        let promoted = match after {
+            Some(AfterAttempt::Finished(_)) if was_pending => {
+                promote_next(tx, &event.job_id, now).await?
+            }
+            _ => false,
+        };
+        let summary = match after {
+            // A scheduled attempt is of the head of the line (only the head
+            // is pending), so what follows is known without reading: the
+            // head stays, or the promoted event is the new head (never
+            // attempted: a waiting event cannot be replayed), or, with
+            // nothing behind it, this event is the newest and speaks.
+            Some(AfterAttempt::RetryAt(at)) => (CallbackState::Failing, Some(at)),
+            Some(AfterAttempt::Finished(_)) if was_pending && promoted => {
+                (CallbackState::Pending, None)
+            }
+            Some(AfterAttempt::Finished(EventState::Failed)) if was_pending => {
+                (CallbackState::Failed, None)
+            }
+            Some(AfterAttempt::Finished(_)) if was_pending => (CallbackState::Delivered, None),
+            // A manual attempt can be of any event: read the line.
+            _ => summary_of(tx, &event.job_id).await?,
+        };
+        let (state, next_attempt_at) = summary;
+        tx.execute(
+            &counted
+                .col_expr(job::Column::CallbackState, Expr::value(state))
+                .col_expr(
+                    job::Column::CallbackNextAttemptAt,
+                    Expr::value(next_attempt_at),
+                )
+                .into_query(),
+        )
+        .await?;
         Ok(Recorded::Applied)
     }
 }
 
-/// The job's oldest waiting event becomes the head of its line.
-async fn promote_next(tx: &mut WriteTx, job_id: &JobId, now: i64) -> Result<(), StoreError> {
-    let next: Option<(EventId,)> = tx
-        .fetch_optional::<IdOnly, _>(
-            &event::Entity::find()
-                .select_only()
-                .column(event::Column::Id)
-                .filter(event::Column::JobId.eq(job_id.clone()))
-                .filter(event::Column::State.eq(EventState::Waiting))
-                .order_by_asc(event::Column::Seq)
-                .limit(1)
-                .into_query(),
-        )
-        .await?
-        .map(|row| (row.id,));
-    if let Some((event_id,)) = next {
-        tx.execute(
-            &event::Entity::update_many()
-                .col_expr(event::Column::State, Expr::value(EventState::Pending))
-                .col_expr(event::Column::UpdatedAt, Expr::value(now))
-                .filter(event::Column::Id.eq(event_id.clone()))
-                .into_query(),
-        )
-        .await?;
-        let task = DeliverTask {
-            event_id,
-            trigger: DeliveryTrigger::Scheduled,
-        };
-        tx.push(Queue::Deliver, &task, None)?;
-    }
-    Ok(())
+#[derive(Debug, Clone, Copy)]
+enum AfterAttempt {
+    RetryAt(i64),
+    Finished(EventState),
+}
+
+/// The job's oldest waiting event becomes the head of its line; true if
+/// there was one.
+async fn promote_next(tx: &mut WriteTx, job_id: &JobId, now: i64) -> Result<bool, StoreError> {
+    let oldest_waiting = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(event::Column::JobId.eq(job_id.clone()))
+        .filter(event::Column::State.eq(EventState::Waiting))
+        .order_by_asc(event::Column::Seq)
+        .limit(1)
+        .into_query();
+    let mut promote = event::Entity::update_many()
+        .col_expr(event::Column::State, Expr::value(EventState::Pending))
+        .col_expr(event::Column::UpdatedAt, Expr::value(now))
+        .filter(event::Column::Id.in_subquery(oldest_waiting))
+        .into_query();
+    promote.returning_col(event::Column::Id);
+    let Some(promoted) = tx.fetch_optional::<IdOnly, _>(&promote).await? else {
+        return Ok(false);
+    };
+    let task = DeliverTask {
+        event_id: promoted.id,
+        trigger: DeliveryTrigger::Scheduled,
+    };
+    tx.push(Queue::Deliver, &task, None)?;
+    Ok(true)
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -402,11 +437,11 @@ pub(crate) fn summarize(
     }
 }
 
-async fn refresh_summary(
+/// The callback summary of a job, read from its events.
+async fn summary_of(
     tx: &mut WriteTx,
     job_id: &JobId,
-    status_code: Option<u16>,
-) -> Result<(), StoreError> {
+) -> Result<(CallbackState, Option<i64>), StoreError> {
     let glance = || {
         event::Entity::find()
             .select_only()
@@ -429,23 +464,7 @@ async fn refresh_summary(
     let newest: Option<EventGlance> = tx
         .fetch_optional(&glance().order_by_desc(event::Column::Seq).into_query())
         .await?;
-    let (state, next_attempt_at) = summarize(head.as_ref(), newest.as_ref());
-    tx.execute(
-        &job::Entity::update_many()
-            .col_expr(job::Column::CallbackState, Expr::value(state))
-            .col_expr(
-                job::Column::CallbackNextAttemptAt,
-                Expr::value(next_attempt_at),
-            )
-            .col_expr(
-                job::Column::CallbackLastStatusCode,
-                Expr::value(status_code.map(i32::from)),
-            )
-            .filter(job::Column::Id.eq(job_id.clone()))
-            .into_query(),
-    )
-    .await?;
-    Ok(())
+    Ok(summarize(head.as_ref(), newest.as_ref()))
 }
 
 /// Queues a manual attempt of the job's newest event.

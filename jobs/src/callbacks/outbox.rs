@@ -1,16 +1,18 @@
 //! Writing events. Called inside the transaction that changes the job, so
 //! the change and the promise to report it commit together.
 
+use std::time::Duration;
+
 use jobcall_entity::{CallbackState, EventId, EventState, EventType, JobId, event, job};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, sea_query::Expr,
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::Expr,
 };
 
 use super::Envelope;
 use crate::{
     job::{JobView, subscribed_events},
-    store::{DeliverTask, Queue, StoreError, WriteTx},
+    store::{DeliverTask, Queue, StoreError, TaskRef, WriteTx},
 };
 use jobcall_entity::DeliveryTrigger;
 
@@ -30,21 +32,32 @@ struct LastEvent {
 /// is `waiting` until the delivery of its predecessor finishes. A progress
 /// report that would wait behind another waiting progress report replaces
 /// it instead: a slow receiver gets the latest progress, not every step.
+///
+/// With `claim`, a new event that can be sent at once is written already
+/// leased to the caller, which delivers it straight away (see
+/// [`DeliveryLease`]); its queue task is only due when the lease lapses, for
+/// when the caller dies first.
 pub(crate) async fn emit(
     tx: &mut WriteTx,
     job: &job::Model,
     event_type: EventType,
     now: i64,
-) -> Result<(), StoreError> {
+    claim: Option<&DeliveryLease>,
+) -> Result<Option<ClaimedDelivery>, StoreError> {
     let Some(url) = &job.callback_url else {
-        return Ok(());
+        return Ok(None);
     };
     if !subscribed_events(job).contains(&event_type) {
-        return Ok(());
+        return Ok(None);
     }
     let payload = Envelope::job(event_type, now, JobView::from(job)).to_body();
-    let last: Option<LastEvent> = tx
-        .fetch_optional(
+    // `job` is the row as this transaction just updated (and locked) it, so
+    // its summary is current: `none` means the job has no event yet.
+    let has_events = job.callback_state != CallbackState::None;
+    let last: Option<LastEvent> = if !has_events {
+        None
+    } else {
+        tx.fetch_optional(
             &event::Entity::find()
                 .select_only()
                 .columns([
@@ -58,7 +71,8 @@ pub(crate) async fn emit(
                 .limit(1)
                 .into_query(),
         )
-        .await?;
+        .await?
+    };
 
     if let Some(last) = &last
         && event_type == EventType::JobProgress
@@ -73,7 +87,7 @@ pub(crate) async fn emit(
                 .into_query(),
         )
         .await?;
-        return Ok(());
+        return Ok(None);
     }
 
     let behind_another = last.as_ref().is_some_and(|e| !e.state.is_finished());
@@ -83,38 +97,63 @@ pub(crate) async fn emit(
     } else {
         EventState::Pending
     };
-    let row = event::ActiveModel {
-        id: Set(event_id.clone()),
-        job_id: Set(job.id.clone()),
-        client_id: Set(job.client_id.clone()),
-        seq: Set(last.map_or(1, |e| e.seq + 1)),
-        event_type: Set(event_type),
-        url: Set(url.clone()),
-        payload: Set(payload),
-        state: Set(state),
-        attempts: Set(0),
-        next_attempt_at: Set(None),
-        last_status_code: Set(None),
-        last_error: Set(None),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        created_at: Set(now),
-        finished_at: Set(None),
-        updated_at: Set(now),
-        request_id: Set(job.request_id.clone()),
+    let claim = claim.filter(|_| state == EventState::Pending);
+    let lease_expires_at = claim.map(|claim| now + claim.lease.as_millis() as i64);
+    let row = event::Model {
+        id: event_id.clone(),
+        job_id: job.id.clone(),
+        client_id: job.client_id.clone(),
+        seq: last.map_or(1, |e| e.seq + 1),
+        event_type,
+        url: url.clone(),
+        payload,
+        state,
+        attempts: 0,
+        next_attempt_at: None,
+        last_status_code: None,
+        last_error: None,
+        lease_owner: claim.map(|claim| claim.worker.clone()),
+        lease_expires_at,
+        created_at: now,
+        finished_at: None,
+        updated_at: now,
+        request_id: job.request_id.clone(),
     };
-    tx.execute(&event::Entity::insert(row).into_query()).await?;
+    tx.execute(&event::Entity::insert(event::ActiveModel::from(row.clone())).into_query())
+        .await?;
+    let mut claimed = None;
     if state == EventState::Pending {
-        tx.push(
-            Queue::Deliver,
-            &DeliverTask {
-                event_id,
-                trigger: DeliveryTrigger::Scheduled,
-            },
-            None,
-        )?;
+        let task = DeliverTask {
+            event_id,
+            trigger: DeliveryTrigger::Scheduled,
+        };
+        let task = tx.push(Queue::Deliver, &task, lease_expires_at)?;
+        if claim.is_some() {
+            claimed = Some(ClaimedDelivery { event: row, task });
+        }
     }
-    mark_pending(tx, &job.id).await
+    if matches!(
+        job.callback_state,
+        CallbackState::None | CallbackState::Delivered
+    ) {
+        mark_pending(tx, &job.id).await?;
+    }
+    Ok(claimed)
+}
+
+/// Who takes a new event for delivery at once, and for how long.
+#[derive(Debug, Clone)]
+pub struct DeliveryLease {
+    pub worker: String,
+    pub lease: Duration,
+}
+
+/// An event leased to the worker that wrote it, with the queue task that
+/// delivers it should that worker die first.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub event: event::Model,
+    pub task: TaskRef,
 }
 
 /// A new event makes a quiet callback summary `pending`; a failing or failed

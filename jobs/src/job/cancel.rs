@@ -42,8 +42,16 @@ impl WriteOp for CancelJob {
             .clone()
             .add(job::Column::Status.eq(JobStatus::Queued));
         let error = JobError::permanent("canceled", "canceled by the client");
-        if let Finished::Terminal(job) =
-            terminate(tx, queued, JobStatus::Canceled, Some(&error), &[], now).await?
+        if let Finished::Terminal(job, _) = terminate(
+            tx,
+            queued,
+            JobStatus::Canceled,
+            Some(&error),
+            &[],
+            now,
+            None,
+        )
+        .await?
         {
             return Ok(CancelOutcome::Canceled(job));
         }

@@ -119,6 +119,7 @@ impl WriteOp for ClaimJob {
                 Some(&error),
                 &[],
                 now,
+                None,
             )
             .await?;
             tx.retire(self.task.as_ref());
@@ -141,12 +142,13 @@ impl WriteOp for ClaimJob {
                 Some(&error),
                 &attempts,
                 now,
+                None,
             )
             .await?;
             tx.retire(self.task.as_ref());
             return Ok(ended(finished));
         }
-        outbox::emit(tx, &job, EventType::JobStarted, now).await?;
+        outbox::emit(tx, &job, EventType::JobStarted, now, None).await?;
         Ok(Claim::Claimed(job))
     }
 }
@@ -186,7 +188,7 @@ async fn why_not(tx: &mut WriteTx, job_id: JobId, now: i64) -> Result<Claim, Sto
 
 fn ended(finished: Finished) -> Claim {
     match finished {
-        Finished::Terminal(job) => Claim::Terminated(job),
+        Finished::Terminal(job, _) => Claim::Terminated(job),
         _ => Claim::Ended,
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::{
-    callbacks::outbox,
+    callbacks::outbox::{self, ClaimedDelivery, DeliveryLease},
     kinds::JobError,
     signals::Signal,
     store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
@@ -40,12 +40,16 @@ pub struct FinishAttempt {
     pub outcome: AttemptOutcome,
     /// The queue task the attempt ran for, retired with the outcome.
     pub task: Option<TaskRef>,
+    /// Set when the worker can deliver the job's final event itself, at
+    /// once, rather than through the delivery queue.
+    pub deliver: Option<DeliveryLease>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Finished {
-    /// The job reached a terminal state.
-    Terminal(job::Model),
+    /// The job reached a terminal state; its event is leased to the worker
+    /// when the worker asked for it (see [`FinishAttempt::deliver`]).
+    Terminal(job::Model, Option<Box<ClaimedDelivery>>),
     /// Another attempt is scheduled.
     Retrying(job::Model),
     Released,
@@ -57,8 +61,21 @@ impl WriteOp for FinishAttempt {
     type Output = Finished;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Finished, StoreError> {
+        let task = self.task.clone();
+        let finished = self.write_outcome(tx).await?;
+        if matches!(finished, Finished::LeaseLost) {
+            tx.release(task.as_ref());
+        } else {
+            tx.retire(task.as_ref());
+        }
+        Ok(finished)
+    }
+}
+
+impl FinishAttempt {
+    async fn write_outcome(self, tx: &mut WriteTx) -> Result<Finished, StoreError> {
         let now = now_ms();
-        tx.retire(self.task.as_ref());
+        let deliver = self.deliver.as_ref();
         let held = Condition::all()
             .add(job::Column::Id.eq(self.job_id.clone()))
             .add(job::Column::Status.eq(JobStatus::Running))
@@ -70,15 +87,24 @@ impl WriteOp for FinishAttempt {
                     (job::Column::Result, Expr::value(result)),
                     (job::Column::Progress, Expr::value(100i16)),
                 ];
-                terminate(tx, held, JobStatus::Succeeded, None, &changes, now).await
+                terminate(tx, held, JobStatus::Succeeded, None, &changes, now, deliver).await
             }
             AttemptOutcome::Failed {
                 error,
                 retry_at: None,
-            } => terminate(tx, held, JobStatus::Failed, Some(&error), &[], now).await,
+            } => terminate(tx, held, JobStatus::Failed, Some(&error), &[], now, deliver).await,
             AttemptOutcome::Canceled => {
                 let error = JobError::permanent("canceled", "canceled by the client");
-                terminate(tx, held, JobStatus::Canceled, Some(&error), &[], now).await
+                terminate(
+                    tx,
+                    held,
+                    JobStatus::Canceled,
+                    Some(&error),
+                    &[],
+                    now,
+                    deliver,
+                )
+                .await
             }
             AttemptOutcome::Failed {
                 error,
@@ -151,6 +177,7 @@ pub(super) async fn terminate(
     error: Option<&JobError>,
     changes: &[(job::Column, SimpleExpr)],
     now: i64,
+    deliver: Option<&DeliveryLease>,
 ) -> Result<Finished, StoreError> {
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status))
@@ -180,7 +207,7 @@ pub(super) async fn terminate(
     };
     let event =
         EventType::for_terminal(status).expect("terminate is only called with terminal states");
-    outbox::emit(tx, &job, event, now).await?;
+    let claimed = outbox::emit(tx, &job, event, now, deliver).await?;
     tx.signal(Signal::JobFinished(job.id.clone()));
-    Ok(Finished::Terminal(job))
+    Ok(Finished::Terminal(job, claimed.map(Box::new)))
 }

@@ -88,7 +88,7 @@ impl WriteOp for RecordProgress {
             .into_query();
         record.returning_all();
         if let Some(job) = tx.fetch_optional::<job::Model, _>(&record).await? {
-            outbox::emit(tx, &job, EventType::JobProgress, now).await?;
+            outbox::emit(tx, &job, EventType::JobProgress, now, None).await?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::{IdempotencyKey, JobSpec};
 use crate::{
-    store::{ExecuteTask, Queue, StoreError, WriteOp, WriteTx},
+    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
     time::now_ms,
 };
 
@@ -16,13 +16,15 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Submission {
     row: job::Model,
+    /// When the job's queue task falls due; `None` for now.
+    task_due_ms: Option<i64>,
 }
 
 /// What a submission came to.
 #[derive(Debug, Clone)]
 pub enum Submitted {
-    /// A new job, committed.
-    Created(job::Model),
+    /// A new job, committed, and its queue task.
+    Created(job::Model, TaskRef),
     /// The key was used before with the same request: that job.
     Replayed(job::Model),
     /// The key was used before with a different request.
@@ -78,7 +80,19 @@ impl Submission {
             finished_at: None,
             updated_at: now,
         };
-        Self { row }
+        Self {
+            row,
+            task_due_ms: None,
+        }
+    }
+
+    /// For a job a worker of this process runs at once: its queue task only
+    /// falls due at `due_ms` (see `worker::LocalDispatch`).
+    pub fn handed_over(self, due_ms: i64) -> Self {
+        Self {
+            task_due_ms: Some(due_ms),
+            ..self
+        }
     }
 }
 
@@ -90,14 +104,21 @@ impl WriteOp for Submission {
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Submitted, StoreError> {
         let row = self.row;
-        let mut insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all());
-        if row.idempotency_key.is_some() {
-            insert = insert.on_conflict(
+        let task = ExecuteTask {
+            job_id: row.id.clone(),
+        };
+        if row.idempotency_key.is_none() {
+            // Nothing to check: the row joins the group's one insert.
+            tx.insert_job_at_commit(row.clone());
+            let task = tx.push(Queue::Execute, &task, self.task_due_ms)?;
+            return Ok(Submitted::Created(row, task));
+        }
+        let insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all())
+            .on_conflict(
                 OnConflict::columns([job::Column::ClientId, job::Column::IdempotencyKey])
                     .do_nothing()
                     .to_owned(),
             );
-        }
         if tx.execute(&insert.into_query()).await? == 0 {
             // The key is taken: by this very request (a retry), or another.
             let existing: job::Model = tx
@@ -117,13 +138,7 @@ impl WriteOp for Submission {
                 Submitted::KeyReused
             });
         }
-        tx.push(
-            Queue::Execute,
-            &ExecuteTask {
-                job_id: row.id.clone(),
-            },
-            None,
-        )?;
-        Ok(Submitted::Created(row))
+        let task = tx.push(Queue::Execute, &task, self.task_due_ms)?;
+        Ok(Submitted::Created(row, task))
     }
 }

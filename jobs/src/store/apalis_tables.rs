@@ -9,7 +9,10 @@
 
 use sqlx::Row;
 
-use super::{Database, Pools, Queue, StoreError};
+use super::{
+    Database, Pools, Queue, StoreError,
+    queue::{StagedTask, TASK_MAX_ATTEMPTS},
+};
 use crate::time::now_ms;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +93,34 @@ pub async fn release_worker_tasks(db: &Database, names: &[String]) -> Result<u64
     Ok(released)
 }
 
+/// Pushes tasks as apalis-sqlite would, but many rows per statement (it
+/// inserts one row per statement, a round trip to the database thread each).
+pub(super) async fn push_tasks_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    tasks: &[&StagedTask],
+) -> Result<(), StoreError> {
+    // 7 parameters a row, well under SQLite's 32,766.
+    for chunk in tasks.chunks(1000) {
+        let rows = vec!["(?, ?, ?, 'Pending', 0, ?, ?, 0, '{}', NULL)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
+             priority, metadata, idempotency_key) VALUES {rows}"
+        );
+        let now_s = (now_ms() / 1000) as u64;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for task in chunk {
+            query = query
+                .bind(task.args.as_slice())
+                .bind(task.id.to_string())
+                .bind(task.queue.name())
+                .bind(TASK_MAX_ATTEMPTS as i64)
+                .bind(task.run_at_seconds().unwrap_or(now_s) as i64);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Deletes handled tasks (see [`super::TaskRef`]).
 pub(super) async fn delete_tasks_sqlite(
     conn: &mut sqlx::SqliteConnection,
@@ -114,5 +145,38 @@ pub(super) async fn delete_tasks_postgres(
         .bind(ids)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Makes tasks due now and unlocked (see [`super::TaskRef`]).
+pub(super) async fn release_tasks_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL, \
+         run_at = strftime('%s', 'now') WHERE id IN ({placeholders})"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// Makes tasks due now and unlocked (see [`super::TaskRef`]).
+pub(super) async fn release_tasks_postgres(
+    conn: &mut sqlx::PgConnection,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL, run_at = now() \
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -32,7 +32,7 @@ use sqlx::{
 pub use apalis_tables::{QueueGauge, release_worker_tasks, sample_queues};
 pub use queue::{DeliverTask, ExecuteTask, Queue};
 pub use tx::{TaskRef, WriteTx};
-pub use writer::{RequeueTask, RetireTask, WriteOp, Writer};
+pub use writer::{ReleaseTask, RequeueTask, WriteOp, Writer};
 
 /// Everything that can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

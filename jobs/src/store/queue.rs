@@ -55,11 +55,14 @@ pub struct DeliverTask {
 
 /// apalis gives up on a task after this many failed handler runs; our
 /// handlers fail only on database errors, so this bounds retries of those.
-const TASK_MAX_ATTEMPTS: usize = 25;
+pub(crate) const TASK_MAX_ATTEMPTS: usize = 25;
 
 /// A task waiting for the transaction that pushes it to commit.
 #[derive(Debug)]
 pub(crate) struct StagedTask {
+    /// Chosen here rather than by apalis, so the writer can name the task
+    /// it pushed (see [`super::TaskRef`]).
+    pub id: ulid::Ulid,
     pub queue: Queue,
     pub args: Vec<u8>,
     /// When the task becomes due; `None` for now.
@@ -74,20 +77,25 @@ impl StagedTask {
     ) -> Result<Self, StoreError> {
         let args = serde_json::to_vec(args).map_err(|e| StoreError::Queue(e.to_string()))?;
         Ok(Self {
+            id: ulid::Ulid::generate(),
             queue,
             args,
             due_ms,
         })
     }
 
+    /// When the task becomes due, in apalis's whole seconds. Rounded down:
+    /// the handler waits out the rest, so retries keep millisecond timing.
+    pub fn run_at_seconds(&self) -> Option<u64> {
+        self.due_ms.map(|due_ms| (due_ms.max(0) / 1000) as u64)
+    }
+
     pub fn to_apalis(&self) -> apalis_core::task::Task<Vec<u8>> {
-        let builder = TaskBuilder::new(self.args.clone()).max_attempts(TASK_MAX_ATTEMPTS);
-        match self.due_ms {
-            // apalis keeps due times in whole seconds: round down, and let the
-            // handler wait out the rest so that retries keep millisecond timing.
-            Some(due_ms) => builder
-                .run_at_timestamp((due_ms.max(0) / 1000) as u64)
-                .build(),
+        let builder = TaskBuilder::new(self.args.clone())
+            .task_id(self.id.into())
+            .max_attempts(TASK_MAX_ATTEMPTS);
+        match self.run_at_seconds() {
+            Some(run_at) => builder.run_at_timestamp(run_at).build(),
             None => builder.build(),
         }
     }

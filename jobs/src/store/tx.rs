@@ -1,7 +1,11 @@
 //! A write transaction on either backend, with the queue pushes and signals
 //! that must take effect only if it commits.
 
-use sea_orm::{DbBackend, FromQueryResult, QueryResult, StatementBuilder};
+use jobcall_entity::{JobId, delivery_attempt, job};
+use sea_orm::{
+    ActiveModelTrait, DbBackend, EntityTrait, FromQueryResult, QueryResult, QuerySelect,
+    QueryTrait, StatementBuilder,
+};
 use sea_query_sqlx::SqlxValues;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
@@ -14,15 +18,20 @@ use crate::signals::Signal;
 /// commit, so that an operation rolled back to its savepoint leaves none.
 pub struct WriteTx {
     conn: Conn,
+    new_jobs: Vec<job::Model>,
+    new_attempts: Vec<delivery_attempt::ActiveModel>,
     staged_tasks: Vec<StagedTask>,
     retired: Vec<TaskRef>,
+    released: Vec<TaskRef>,
     signals: Vec<Signal>,
 }
 
 /// The queue task a worker is handling. It is retired (deleted) by the
 /// transaction that records what came of it, so the outcome and the end of
 /// the task commit together; until then a crashed worker's task is
-/// recovered by apalis and handled again.
+/// recovered by apalis and handled again. A worker that finds it no longer
+/// owns the job or event releases the task instead: the new owner may be
+/// counting on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRef(pub String);
 
@@ -50,8 +59,11 @@ macro_rules! on_conn {
 /// The staged effects at a point in time, to roll back to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
+    new_jobs: usize,
+    new_attempts: usize,
     tasks: usize,
     retired: usize,
+    released: usize,
     signals: usize,
 }
 
@@ -68,8 +80,11 @@ impl WriteTx {
         };
         Ok(Self {
             conn,
+            new_jobs: Vec::new(),
+            new_attempts: Vec::new(),
             staged_tasks: Vec::new(),
             retired: Vec::new(),
+            released: Vec::new(),
             signals: Vec::new(),
         })
     }
@@ -141,15 +156,43 @@ impl WriteTx {
         queue: Queue,
         args: &T,
         due_ms: Option<i64>,
-    ) -> Result<(), StoreError> {
-        self.staged_tasks
-            .push(StagedTask::new(queue, args, due_ms)?);
-        Ok(())
+    ) -> Result<TaskRef, StoreError> {
+        let task = StagedTask::new(queue, args, due_ms)?;
+        let id = TaskRef(task.id.to_string());
+        self.staged_tasks.push(task);
+        Ok(id)
     }
 
     /// Raises a signal once this transaction has committed.
     pub fn signal(&mut self, signal: Signal) {
         self.signals.push(signal);
+    }
+
+    /// Inserts a new job row with this transaction's commit, together with
+    /// the others: one statement for a whole group commit of submissions.
+    /// Only for rows nothing in this transaction reads back.
+    pub fn insert_job_at_commit(&mut self, row: job::Model) {
+        self.new_jobs.push(row);
+    }
+
+    /// Inserts a delivery attempt record with this transaction's commit,
+    /// together with the others (nothing in a transaction reads them).
+    pub fn insert_attempt_at_commit(&mut self, row: delivery_attempt::ActiveModel) {
+        self.new_attempts.push(row);
+    }
+
+    /// Locks a job's row until commit, so that writes about the job take
+    /// turns. SQLite has one writer: a transaction there holds every lock.
+    pub async fn lock_job_row(&mut self, id: &JobId) -> Result<(), StoreError> {
+        if let Conn::Postgres(_) = self.conn {
+            let lock = job::Entity::find_by_id(id.clone())
+                .select_only()
+                .column(job::Column::Id)
+                .lock_exclusive()
+                .into_query();
+            self.execute(&lock).await?;
+        }
+        Ok(())
     }
 
     /// Deletes the queue task (if any) with this transaction's commit.
@@ -159,17 +202,31 @@ impl WriteTx {
         }
     }
 
+    /// Makes the queue task (if any) due again, unlocked, with this
+    /// transaction's commit.
+    pub fn release(&mut self, task: Option<&TaskRef>) {
+        if let Some(task) = task {
+            self.released.push(task.clone());
+        }
+    }
+
     pub(crate) fn mark(&self) -> Mark {
         Mark {
+            new_jobs: self.new_jobs.len(),
+            new_attempts: self.new_attempts.len(),
             tasks: self.staged_tasks.len(),
             retired: self.retired.len(),
+            released: self.released.len(),
             signals: self.signals.len(),
         }
     }
 
     pub(crate) fn forget_since(&mut self, mark: Mark) {
+        self.new_jobs.truncate(mark.new_jobs);
+        self.new_attempts.truncate(mark.new_attempts);
         self.staged_tasks.truncate(mark.tasks);
         self.retired.truncate(mark.retired);
+        self.released.truncate(mark.released);
         self.signals.truncate(mark.signals);
     }
 
@@ -182,25 +239,55 @@ impl WriteTx {
             queue: task.queue,
             due_ms: task.due_ms,
         }));
-        let retired = std::mem::take(&mut self.retired);
+        let new_jobs = std::mem::take(&mut self.new_jobs);
+        // 30 columns a row: within SQLite's 32,766 parameters.
+        for chunk in new_jobs.chunks(500) {
+            let rows = chunk
+                .iter()
+                .map(|row| job::ActiveModel::from(row.clone()).reset_all());
+            self.execute(&job::Entity::insert_many(rows).into_query())
+                .await?;
+        }
+        let new_attempts = std::mem::take(&mut self.new_attempts);
+        // 14 columns a row.
+        for chunk in new_attempts.chunks(1000) {
+            let insert = delivery_attempt::Entity::insert_many(chunk.iter().cloned());
+            self.execute(&insert.into_query()).await?;
+        }
+        let retired = sorted_ids(std::mem::take(&mut self.retired));
         if !retired.is_empty() {
-            // In one order everywhere, so two batches never wait on each other.
-            let mut ids: Vec<String> = retired.into_iter().map(|task| task.0).collect();
-            ids.sort_unstable();
-            ids.dedup();
+            let ids = retired;
             match &mut self.conn {
                 Conn::Sqlite(tx) => apalis_tables::delete_tasks_sqlite(tx, &ids).await?,
                 Conn::Postgres(tx) => apalis_tables::delete_tasks_postgres(tx, &ids).await?,
             }
         }
-        for queue in Queue::ALL {
-            let batch: Vec<_> = tasks
-                .iter()
-                .filter(|task| task.queue == queue)
-                .map(|task| task.to_apalis())
-                .collect();
-            if !batch.is_empty() {
-                self.push_to_apalis(queue, batch).await?;
+        let released = sorted_ids(std::mem::take(&mut self.released));
+        if !released.is_empty() {
+            match &mut self.conn {
+                Conn::Sqlite(tx) => apalis_tables::release_tasks_sqlite(tx, &released).await?,
+                Conn::Postgres(tx) => apalis_tables::release_tasks_postgres(tx, &released).await?,
+            }
+        }
+        match &mut self.conn {
+            Conn::Sqlite(tx) if !tasks.is_empty() => {
+                let all: Vec<&StagedTask> = tasks.iter().collect();
+                apalis_tables::push_tasks_sqlite(tx, &all).await?;
+            }
+            Conn::Sqlite(_) => {}
+            Conn::Postgres(tx) => {
+                for queue in Queue::ALL {
+                    let batch: Vec<_> = tasks
+                        .iter()
+                        .filter(|task| task.queue == queue)
+                        .map(|task| task.to_apalis())
+                        .collect();
+                    if !batch.is_empty() {
+                        apalis_postgres::queries::push_tasks(&mut **tx, queue.name(), batch)
+                            .await
+                            .map_err(|e| StoreError::Queue(e.to_string()))?;
+                    }
+                }
             }
         }
         if let Conn::Postgres(tx) = &mut self.conn {
@@ -221,23 +308,6 @@ impl WriteTx {
         Ok(signals)
     }
 
-    async fn push_to_apalis(
-        &mut self,
-        queue: Queue,
-        tasks: Vec<apalis_core::task::Task<Vec<u8>>>,
-    ) -> Result<(), StoreError> {
-        match &mut self.conn {
-            Conn::Sqlite(tx) => apalis_sqlite::queries::push_tasks(&mut **tx, queue.name(), &tasks)
-                .await
-                .map_err(|e| StoreError::Queue(e.to_string())),
-            Conn::Postgres(tx) => {
-                apalis_postgres::queries::push_tasks(&mut **tx, queue.name(), tasks)
-                    .await
-                    .map_err(|e| StoreError::Queue(e.to_string()))
-            }
-        }
-    }
-
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
         match self.conn {
             Conn::Sqlite(tx) => tx.rollback().await?,
@@ -245,6 +315,15 @@ impl WriteTx {
         }
         Ok(())
     }
+}
+
+/// Task ids in one order everywhere, so two transactions never wait on
+/// each other for them.
+fn sorted_ids(tasks: Vec<TaskRef>) -> Vec<String> {
+    let mut ids: Vec<String> = tasks.into_iter().map(|task| task.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn render<S: StatementBuilder>(statement: &S, backend: DbBackend) -> (String, SqlxValues) {

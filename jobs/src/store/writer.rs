@@ -13,7 +13,7 @@
 //!   on its own, concurrently with the rest. Deadlock and serialization
 //!   failures are retried.
 
-use std::{future::Future, sync::Arc};
+use std::{collections::VecDeque, future::Future, sync::Arc};
 
 use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -31,7 +31,7 @@ use crate::signals::{Signal, Signals};
 pub trait WriteOp: Clone + Send + 'static {
     type Output: Send + 'static;
 
-    /// True for ops that only insert new rows (or delete queue tasks their
+    /// True for ops that only insert new rows (or end queue tasks their
     /// worker holds): they may share a transaction with others on
     /// PostgreSQL without risk of a lock-order deadlock.
     const BATCHES: bool = false;
@@ -44,6 +44,9 @@ pub trait WriteOp: Clone + Send + 'static {
 
 /// The most ops one transaction takes.
 const MAX_BATCH: usize = 512;
+/// The most ops that are not [`WriteOp::BATCHES`] one SQLite transaction
+/// takes (see [`group_commit_loop`]).
+const MAX_SERIAL_OPS: usize = 16;
 /// How often a transaction is retried after a deadlock or serialization failure.
 const MAX_TRIES: usize = 4;
 
@@ -90,15 +93,42 @@ impl Writer {
     }
 }
 
-/// SQLite: one transaction at a time, holding everything that queued up.
+/// SQLite: one transaction at a time, holding everything that queued up,
+/// except that ops which are not [`WriteOp::BATCHES`] (the workers' claims
+/// and outcomes, a few statements each) are taken at most
+/// [`MAX_SERIAL_OPS`] a transaction. Batching ops (new jobs, mostly) cost
+/// next to nothing each, so they all go in: under load, a submission waits
+/// for one short transaction, not behind a long line of worker writes.
 async fn group_commit_loop(
     db: Database,
     signals: Signals,
     mut queue: mpsc::Receiver<Box<dyn Pending>>,
 ) {
-    let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_and_answer(&db, &signals, std::mem::take(&mut batch)).await;
+    let mut held: VecDeque<Box<dyn Pending>> = VecDeque::new();
+    let mut arrived: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if held.is_empty() {
+            if queue.recv_many(&mut arrived, MAX_BATCH).await == 0 {
+                break;
+            }
+        } else {
+            while arrived.len() < MAX_BATCH
+                && let Ok(op) = queue.try_recv()
+            {
+                arrived.push(op);
+            }
+        }
+        let mut group = Vec::with_capacity(arrived.len() + MAX_SERIAL_OPS);
+        for op in arrived.drain(..) {
+            if op.batches() {
+                group.push(op);
+            } else {
+                held.push_back(op);
+            }
+        }
+        let serial = held.len().min(MAX_SERIAL_OPS);
+        group.extend(held.drain(..serial));
+        commit_and_answer(&db, &signals, group).await;
     }
     debug!("write loop stopped");
 }
@@ -138,8 +168,14 @@ async fn commit_and_answer(db: &Database, signals: &Signals, mut group: Vec<Box<
     let mut tries = 0;
     loop {
         tries += 1;
+        let started = std::time::Instant::now();
         match commit_group(db, &mut group).await {
             Ok(raised) => {
+                debug!(
+                    ops = group.len(),
+                    took_us = started.elapsed().as_micros() as u64,
+                    "transaction committed"
+                );
                 for op in group {
                     op.finish(None);
                 }
@@ -165,6 +201,23 @@ async fn commit_group(
     db: &Database,
     group: &mut [Box<dyn Pending>],
 ) -> Result<Vec<Signal>, StoreError> {
+    if group.len() > 1 {
+        // Ops almost never fail, so first try them side by side: a
+        // savepoint each costs two more round trips per op. If one fails,
+        // start over with each op in a savepoint, so only it is undone.
+        let mut tx = db.begin().await?;
+        for op in group.iter_mut() {
+            op.apply(&mut tx).await;
+            if op.failed() {
+                break;
+            }
+        }
+        match group.iter_mut().find(|op| op.failed()) {
+            None => return tx.commit().await,
+            Some(op) if op.conflicted() => return Err(op.take_error()),
+            Some(_) => tx.rollback().await?,
+        }
+    }
     let mut tx = db.begin().await?;
     if let [only] = group {
         // Alone in its transaction: no savepoint needed, a failure rolls back all.
@@ -273,17 +326,17 @@ impl<O: WriteOp> Pending for PendingOp<O> {
     }
 }
 
-/// Retires a queue task whose handling ended without writing anything else
-/// (its attempt lost the lease, say).
+/// Releases a queue task whose handling ended without writing anything else
+/// (its attempt lost the lease): see [`super::TaskRef`].
 #[derive(Debug, Clone)]
-pub struct RetireTask(pub super::TaskRef);
+pub struct ReleaseTask(pub super::TaskRef);
 
-impl WriteOp for RetireTask {
+impl WriteOp for ReleaseTask {
     type Output = ();
     const BATCHES: bool = true;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
-        tx.retire(Some(&self.0));
+        tx.release(Some(&self.0));
         Ok(())
     }
 }
@@ -305,6 +358,7 @@ impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTas
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
         tx.retire(Some(&self.task));
-        tx.push(self.queue, &self.args, Some(self.due_ms))
+        tx.push(self.queue, &self.args, Some(self.due_ms))?;
+        Ok(())
     }
 }

@@ -8,19 +8,24 @@ use std::{
 
 use apalis::prelude::{BoxDynError, Data, TaskId};
 use jobcall_entity::{JobId, job};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
 use super::{WorkerRuntime, run_handler, write_durably};
 use crate::{
     backoff,
+    callbacks::{
+        deliver::{deliver_now, delivery_lease},
+        outbox::DeliveryLease,
+    },
     job::{
         AttemptOutcome, Claim, ClaimJob, FinishAttempt, Finished, LeaseState, RecordProgress,
         RenewLease,
     },
     kinds::{JobContext, JobError, Progress},
     metrics::KindLabels,
-    store::{ExecuteTask, Queue, RetireTask, StoreError, TaskRef},
+    store::{ExecuteTask, Queue, ReleaseTask, StoreError, TaskRef},
     time::now_ms,
 };
 
@@ -39,6 +44,30 @@ pub(super) async fn handle(
         async move { execute(&runtime, job_id, handled).await }.instrument(span)
     };
     run_handler(&runtime, Queue::Execute, task, handled, work).await
+}
+
+/// Runs a job handed over by the API of this process (see
+/// [`super::dispatch`]), holding `slot` until the attempt ends.
+pub(super) fn spawn_handed_over(
+    runtime: &Arc<WorkerRuntime>,
+    on: &tokio::runtime::Handle,
+    job_id: JobId,
+    task: TaskRef,
+    slot: OwnedSemaphorePermit,
+) {
+    let span = info_span!("job", job_id = %job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
+    let runtime_for_task = runtime.clone();
+    runtime.attempts.spawn_on(
+        async move {
+            if let Err(err) = execute(&runtime_for_task, job_id, task).await {
+                // The job's queue task runs it once it falls due.
+                warn!(error = %err, "handed-over job failed to run; the queue runs it later");
+            }
+            drop(slot);
+        }
+        .instrument(span),
+        on,
+    );
 }
 
 async fn execute(
@@ -119,7 +148,7 @@ async fn run_attempt(
                     Stop::HandBack => AttemptOutcome::Released,
                     Stop::LeaseLost => {
                         warn!("lease lost; another worker owns the job now");
-                        return write_durably(runtime, RetireTask(task)).await;
+                        return write_durably(runtime, ReleaseTask(task)).await;
                     }
                 },
                 result = kind.run(job.input.clone(), ctx) => match result {
@@ -137,12 +166,19 @@ async fn run_attempt(
     };
 
     let describe = describe(&outcome);
+    // With a delivery slot free, the final event goes out from here at once,
+    // without a round trip through the delivery queue.
+    let delivery_slot = runtime.delivery_slots.clone().try_acquire_owned().ok();
     let finish = FinishAttempt {
         job_id: job.id.clone(),
         attempt: job.attempts,
         worker: runtime.instance.clone(),
         outcome,
         task: Some(task),
+        deliver: delivery_slot.as_ref().map(|_| DeliveryLease {
+            worker: runtime.instance.clone(),
+            lease: delivery_lease(runtime),
+        }),
     };
     let ran = started.elapsed();
     let duration_ms = ran.as_millis() as u64;
@@ -154,11 +190,14 @@ async fn run_attempt(
         })
         .observe(ran.as_secs_f64());
     match write_durably(runtime, finish).await? {
-        Finished::Terminal(done) => {
+        Finished::Terminal(done, claimed) => {
             runtime
                 .metrics
                 .job_finished(&done.kind, done.status.as_str());
-            info!(status = done.status.as_str(), duration_ms, "{describe}")
+            info!(status = done.status.as_str(), duration_ms, "{describe}");
+            if let (Some(claimed), Some(slot)) = (claimed, delivery_slot) {
+                deliver_now(runtime, *claimed, slot);
+            }
         }
         Finished::Retrying(retry) => info!(
             duration_ms,

@@ -3,8 +3,11 @@
 //! two steps on shutdown: stop claiming, then, after the grace period, hand
 //! what still runs back to the queue.
 
+mod dispatch;
 mod execute;
 mod wake;
+
+pub use dispatch::{LocalDispatch, Reserved};
 
 use std::{
     sync::{
@@ -18,7 +21,7 @@ use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use futures::future::join_all;
-use tokio::task::JoinHandle;
+use tokio::{sync::Semaphore, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{info, warn};
 
@@ -63,6 +66,8 @@ pub struct WorkerRuntime {
     pub metrics: Arc<Metrics>,
     /// Names this process as a lease owner; unique per process start.
     pub instance: String,
+    /// Fires when shutdown begins: no new work is taken.
+    stop_claiming: CancellationToken,
     /// Fires at the end of the shutdown grace period: running attempts are
     /// handed back to the queue.
     hand_back: CancellationToken,
@@ -74,6 +79,12 @@ pub struct WorkerRuntime {
     worker_names: Mutex<Vec<String>>,
     pub(crate) secrets: SecretsCache,
     pub(crate) receivers: ReceiverLimits,
+    /// Attempts this process runs at once (`worker.concurrency`), whether
+    /// the queue's worker fetched them or the API handed them over.
+    pub(crate) execute_slots: Arc<Semaphore>,
+    /// Deliveries this process makes at once (`callbacks.concurrency`),
+    /// whether from the queue or by a job's worker as the job finished.
+    pub(crate) delivery_slots: Arc<Semaphore>,
 }
 
 impl WorkerRuntime {
@@ -81,6 +92,14 @@ impl WorkerRuntime {
         Arc::new(Self {
             secrets: SecretsCache::new(services.secrets_key),
             receivers: ReceiverLimits::new(services.settings.callbacks.per_receiver_concurrency),
+            execute_slots: Arc::new(Semaphore::new(concurrency_of(
+                &services.settings,
+                Queue::Execute,
+            ))),
+            delivery_slots: Arc::new(Semaphore::new(concurrency_of(
+                &services.settings,
+                Queue::Deliver,
+            ))),
             db: services.db,
             writer: services.writer,
             signals: services.signals,
@@ -89,6 +108,7 @@ impl WorkerRuntime {
             outbound: services.outbound,
             metrics: services.metrics,
             instance: format!("jobcall-{}-{}", std::process::id(), ulid::Ulid::generate()),
+            stop_claiming: CancellationToken::new(),
             hand_back: CancellationToken::new(),
             health: WorkerHealth::default(),
             attempts: TaskTracker::new(),
@@ -166,13 +186,12 @@ impl WorkerHealth {
 /// The running workers of this process.
 pub struct Workers {
     runtime: Arc<WorkerRuntime>,
-    stop_claiming: CancellationToken,
     supervisors: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
     pub fn start(runtime: Arc<WorkerRuntime>) -> Self {
-        let stop_claiming = CancellationToken::new();
+        let stop_claiming = runtime.stop_claiming.clone();
         let supervisors = Queue::ALL
             .into_iter()
             .map(|queue| tokio::spawn(supervise(runtime.clone(), queue, stop_claiming.clone())))
@@ -185,7 +204,6 @@ impl Workers {
         );
         Self {
             runtime,
-            stop_claiming,
             supervisors,
         }
     }
@@ -207,7 +225,7 @@ impl Workers {
             running = runtime.attempts.len(),
             "workers stopping"
         );
-        self.stop_claiming.cancel();
+        runtime.stop_claiming.cancel();
         join_all(self.supervisors).await;
         let names = std::mem::take(
             &mut *runtime
@@ -282,11 +300,11 @@ async fn supervise(runtime: Arc<WorkerRuntime>, queue: Queue, stop: Cancellation
     runtime.health.stopped(queue);
 }
 
-/// Tasks a queue's worker runs at once.
-fn concurrency(runtime: &WorkerRuntime, queue: Queue) -> usize {
+/// Tasks of a queue this process runs at once.
+fn concurrency_of(settings: &DomainSettings, queue: Queue) -> usize {
     match queue {
-        Queue::Execute => runtime.settings.worker.concurrency,
-        Queue::Deliver => runtime.settings.callbacks.concurrency,
+        Queue::Execute => settings.worker.concurrency,
+        Queue::Deliver => settings.callbacks.concurrency,
     }
     .max(1)
 }
@@ -318,7 +336,7 @@ macro_rules! run_on {
 
 async fn run_worker(runtime: Arc<WorkerRuntime>, queue: Queue, name: &str) -> Result<(), String> {
     let (heartbeat, missed) = runtime.heartbeat();
-    let concurrency = concurrency(&runtime, queue);
+    let concurrency = concurrency_of(&runtime.settings, queue);
     // Tasks fetched per query: fewer queries under load, and a bounded share
     // of the queue held by one worker.
     let batch = (concurrency / 2).clamp(1, 50);
@@ -404,6 +422,17 @@ where
     T: serde::Serialize + Clone + Send + Sync + 'static,
     F: Future<Output = Result<(), StoreError>> + Send + 'static,
 {
+    let slots = match queue {
+        Queue::Execute => &runtime.execute_slots,
+        Queue::Deliver => &runtime.delivery_slots,
+    };
+    // Shared with the work that skips the queue; never closed.
+    let slot = slots.clone().acquire_owned().await.ok();
+    let work = async move {
+        let outcome = work.await;
+        drop(slot);
+        outcome
+    };
     let outcome = match runtime.attempts.spawn(work).await {
         Ok(Ok(())) => return Ok(()),
         Ok(Err(StoreError::WriterStopped)) => return Err(Box::new(StoreError::WriterStopped)),

@@ -39,7 +39,7 @@ pub struct TestApp {
     issuer: TokenIssuer,
     stop: Option<oneshot::Sender<()>>,
     running: Option<JoinHandle<anyhow::Result<()>>>,
-    _database: Database,
+    database: Database,
     _dir: tempfile::TempDir,
 }
 
@@ -128,8 +128,29 @@ impl TestApp {
             issuer,
             stop: Some(stop),
             running: Some(running),
-            _database: database,
+            database,
             _dir: dir,
+        }
+    }
+
+    /// How many tasks apalis's queue table holds (due or not, locked or not).
+    pub async fn queue_tasks(&self) -> i64 {
+        if self.database.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database.url).await.unwrap();
+            let count = sqlx::query_scalar("SELECT COUNT(*) FROM Jobs")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            count
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database.url).await.unwrap();
+            let count = sqlx::query_scalar("SELECT COUNT(*) FROM apalis.jobs")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            count
         }
     }
 
