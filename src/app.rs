@@ -160,7 +160,11 @@ impl Application {
             // A worker-only process still answers health, readiness and metrics.
             jobcall_api::ops_server(ops, listener, grace)?
         };
-        info!(address = %format!("{}:{port}", settings.listen.ip()), "listening");
+        info!(
+            address = %format!("{}:{port}", settings.listen.ip()),
+            pid = std::process::id(),
+            "listening"
+        );
         let (port, server) = (Some(port), Some(server));
         let handle = server.as_ref().map(|s| s.handle());
         Ok(Self {

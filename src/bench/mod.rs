@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// The servers' log filter (`JOBCALL_LOG_LEVEL`).
     #[arg(long, default_value = "warn,jobcall=info")]
     log_level: String,
+    /// Runs the server under this command, split at spaces: a profiler, say
+    /// `perf record -g -o /tmp/perf.data` or `heaptrack -o /tmp/heap`.
+    #[arg(long)]
+    server_wrapper: Option<String>,
 }
 
 /// What one backend measured.
@@ -159,7 +163,7 @@ async fn measure(
         }
         None => dir.path().join("server.log"),
     };
-    let mut server = Server::start(&env, &log).await?;
+    let mut server = Server::start(&env, &log, args.server_wrapper.as_deref()).await?;
     let mut rows = Vec::new();
     let client = Arc::new(Client::new(server.address, &token, &receiver.url));
     // Warm up: connections, caches, the query planner.
@@ -174,7 +178,7 @@ async fn measure(
         let seeding = Instant::now();
         seed::seed(&database_url, &client_id, &receiver.url, args.stored).await?;
         eprintln!("   seeded in {:.0} s", seeding.elapsed().as_secs_f64());
-        server = Server::start(&env, &log).await?;
+        server = Server::start(&env, &log, args.server_wrapper.as_deref()).await?;
         let client = Arc::new(Client::new(server.address, &token, &receiver.url));
         client.closed_loop(8, Duration::from_secs(2)).await?;
         drain(&client, &receiver, Duration::from_secs(120)).await?;

@@ -10,7 +10,10 @@ use std::{
 };
 
 pub struct Server {
+    /// The server, or the wrapper it runs under.
     child: Child,
+    /// The server's own process id (not the wrapper's).
+    pid: u32,
     pub address: SocketAddr,
 }
 
@@ -32,8 +35,21 @@ pub fn run(args: &[&str], env: &[(String, String)]) -> anyhow::Result<String> {
 }
 
 impl Server {
-    pub async fn start(env: &[(String, String)], log: &Path) -> anyhow::Result<Server> {
-        let child = Command::new(std::env::current_exe()?)
+    pub async fn start(
+        env: &[(String, String)],
+        log: &Path,
+        wrapper: Option<&str>,
+    ) -> anyhow::Result<Server> {
+        let exe = std::env::current_exe()?;
+        let mut command = match wrapper.map(str::split_whitespace) {
+            Some(mut words) => {
+                let mut command = Command::new(words.next().unwrap_or_default());
+                command.args(words).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -44,6 +60,7 @@ impl Server {
             .stderr(File::create(log)?)
             .spawn()?;
         let mut server = Server {
+            pid: child.id(),
             child,
             address: "127.0.0.1:0".parse()?,
         };
@@ -55,6 +72,7 @@ impl Server {
                 .find(|line| line["message"] == "listening");
             if let Some(line) = listening {
                 server.address = line["address"].as_str().unwrap_or_default().parse()?;
+                server.pid = line["pid"].as_u64().map_or(server.pid, |pid| pid as u32);
                 return Ok(server);
             }
             anyhow::ensure!(
@@ -67,7 +85,7 @@ impl Server {
     }
 
     fn proc(&self, file: &str) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/{file}", self.child.id()))
+        PathBuf::from(format!("/proc/{}/{file}", self.pid))
     }
 
     /// Starts a new peak-memory measurement.
@@ -86,7 +104,7 @@ impl Server {
     /// SIGTERM, and waits for the exit.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.pid.to_string()])
             .status()?;
         for _ in 0..1200 {
             if self.child.try_wait()?.is_some() {

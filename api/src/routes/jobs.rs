@@ -291,7 +291,8 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2048))]
+        // At least 2048 cases; PROPTEST_CASES=N asks for more in a long run.
+        #![proptest_config(ProptestConfig::with_cases(ProptestConfig::default().cases.max(2048)))]
 
         /// Whatever the body, reading it answers (never panics), and every
         /// problem it reports names a field of the body or a required one.

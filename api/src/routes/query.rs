@@ -69,7 +69,8 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
+        // At least 4096 cases; PROPTEST_CASES=N asks for more in a long run.
+        #![proptest_config(ProptestConfig::with_cases(ProptestConfig::default().cases.max(4096)))]
 
         /// Any query string is parsed or refused with named parameters; an
         /// integer parameter is only ever accepted inside its range.

@@ -469,7 +469,8 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1024))]
+        // At least 1024 cases; PROPTEST_CASES=N asks for more in a long run.
+        #![proptest_config(ProptestConfig::with_cases(ProptestConfig::default().cases.max(1024)))]
 
         /// Any input for any kind is accepted or refused, never panics, and
         /// every refusal names a field under `input` (or `kind`).

@@ -107,20 +107,28 @@ impl Database {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000")
             .pragma("journal_size_limit", "67108864");
+        // Page caches are per connection and count against the process's
+        // memory: the one writer touches the hot pages of every table and
+        // gets the big cache; readers mostly fetch single rows by key, and
+        // the OS page cache already holds the file.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(connect.clone())
+            .connect_with(connect.clone().pragma("cache_size", "-16000"))
             .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect.pragma("query_only", "ON"))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_with(
+                connect
+                    .pragma("cache_size", "-2000")
+                    .pragma("query_only", "ON"),
+            )
             .await?;
         let reads = SqlxSqliteConnector::from_sqlx_sqlite_pool(readers.clone());
         Ok(Self {

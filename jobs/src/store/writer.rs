@@ -9,9 +9,9 @@
 //! - PostgreSQL runs transactions side by side. There, grouping ops that
 //!   lock existing rows could lock two jobs in opposite orders in two
 //!   processes and deadlock, so only ops that declare [`WriteOp::BATCHES`]
-//!   (they only insert new rows) share a transaction; every other op commits
-//!   on its own, concurrently with the rest. Deadlock and serialization
-//!   failures are retried.
+//!   (they only insert new rows) share a transaction, in a lane of their
+//!   own; every other op commits on its own, concurrently with the rest.
+//!   Deadlock and serialization failures are retried.
 
 use std::{collections::VecDeque, future::Future, sync::Arc};
 
@@ -47,6 +47,8 @@ const MAX_BATCH: usize = 512;
 /// The most ops that are not [`WriteOp::BATCHES`] one SQLite transaction
 /// takes (see [`group_commit_loop`]).
 const MAX_SERIAL_OPS: usize = 16;
+/// PostgreSQL: how many batch transactions may commit at once.
+const BATCHES_IN_FLIGHT: usize = 2;
 /// How often a transaction is retried after a deadlock or serialization failure.
 const MAX_TRIES: usize = 4;
 
@@ -54,6 +56,9 @@ const MAX_TRIES: usize = 4;
 #[derive(Clone)]
 pub struct Writer {
     ops: mpsc::Sender<Box<dyn Pending>>,
+    /// Where [`WriteOp::BATCHES`] ops go: the same channel as `ops` on
+    /// SQLite, a lane of their own on PostgreSQL.
+    batching_ops: mpsc::Sender<Box<dyn Pending>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -67,14 +72,22 @@ impl Writer {
     pub fn start(db: Database, signals: Signals) -> Self {
         let (ops, queue) = mpsc::channel(MAX_BATCH * 4);
         match db.pools() {
-            Pools::Sqlite { .. } => tokio::spawn(group_commit_loop(db, signals, queue)),
+            Pools::Sqlite { .. } => {
+                tokio::spawn(group_commit_loop(db, signals, queue));
+                Self {
+                    batching_ops: ops.clone(),
+                    ops,
+                }
+            }
             Pools::Postgres(pool) => {
                 // Leave connections for readers and the queue workers.
                 let parallel = (pool.options().get_max_connections() as usize / 2).max(2);
-                tokio::spawn(concurrent_loop(db, signals, queue, parallel))
+                let (batching_ops, batching_queue) = mpsc::channel(MAX_BATCH * 4);
+                tokio::spawn(batch_loop(db.clone(), signals.clone(), batching_queue));
+                tokio::spawn(concurrent_loop(db, signals, queue, parallel));
+                Self { ops, batching_ops }
             }
-        };
-        Self { ops }
+        }
     }
 
     /// Runs `op` and returns its output once its transaction has committed.
@@ -85,8 +98,12 @@ impl Writer {
             result: None,
             reply,
         });
-        self.ops
-            .send(pending)
+        let lane = if O::BATCHES {
+            &self.batching_ops
+        } else {
+            &self.ops
+        };
+        lane.send(pending)
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
@@ -133,8 +150,35 @@ async fn group_commit_loop(
     debug!("write loop stopped");
 }
 
-/// PostgreSQL: ops that batch share one transaction per round; every other
-/// op gets a transaction of its own, up to `parallel` at a time.
+/// PostgreSQL, ops that batch (new jobs, mostly): everything that queued up
+/// shares one transaction, with at most [`BATCHES_IN_FLIGHT`] transactions
+/// committing at once. A lane of their own: a submission never waits for a
+/// connection behind the workers' claims and outcomes.
+async fn batch_loop(db: Database, signals: Signals, mut queue: mpsc::Receiver<Box<dyn Pending>>) {
+    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    let mut arrived: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        // Take a slot first, so that ops pile up into one batch while every
+        // slot is busy committing the previous ones.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        if queue.recv_many(&mut arrived, MAX_BATCH).await == 0 {
+            break;
+        }
+        let group: Vec<_> = arrived.drain(..).collect();
+        let (db, signals) = (db.clone(), signals.clone());
+        tokio::spawn(async move {
+            commit_and_answer(&db, &signals, group).await;
+            drop(slot);
+        });
+    }
+    debug!("batch write loop stopped");
+}
+
+/// PostgreSQL, every other op: a transaction of its own, up to `parallel`
+/// at a time. Grouping ops that lock existing rows could lock two jobs in
+/// opposite orders in two transactions and deadlock.
 async fn concurrent_loop(
     db: Database,
     signals: Signals,
@@ -144,18 +188,13 @@ async fn concurrent_loop(
     let slots = Arc::new(Semaphore::new(parallel));
     let mut arrived: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut arrived, MAX_BATCH).await > 0 {
-        let (batch, singles): (Vec<_>, Vec<_>) = arrived.drain(..).partition(|op| op.batches());
-        let groups = (!batch.is_empty())
-            .then_some(batch)
-            .into_iter()
-            .chain(singles.into_iter().map(|op| vec![op]));
-        for group in groups {
+        for op in arrived.drain(..) {
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return;
             };
             let (db, signals) = (db.clone(), signals.clone());
             tokio::spawn(async move {
-                commit_and_answer(&db, &signals, group).await;
+                commit_and_answer(&db, &signals, vec![op]).await;
                 drop(slot);
             });
         }
