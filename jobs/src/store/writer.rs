@@ -166,7 +166,7 @@ async fn batch_loop(db: Database, signals: Signals, mut queue: mpsc::Receiver<Bo
         if queue.recv_many(&mut arrived, MAX_BATCH).await == 0 {
             break;
         }
-        let group: Vec<_> = arrived.drain(..).collect();
+        let group = std::mem::take(&mut arrived);
         let (db, signals) = (db.clone(), signals.clone());
         tokio::spawn(async move {
             commit_and_answer(&db, &signals, group).await;
