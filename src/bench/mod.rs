@@ -179,6 +179,8 @@ async fn measure(
         seed::seed(&database_url, &client_id, &receiver.url, args.stored).await?;
         eprintln!("   seeded in {:.0} s", seeding.elapsed().as_secs_f64());
         server = Server::start(&env, &log, args.server_wrapper.as_deref()).await?;
+        // A new client numbers its jobs from 0 again.
+        receiver.forget();
         let client = Arc::new(Client::new(server.address, &token, &receiver.url));
         client.closed_loop(8, Duration::from_secs(2)).await?;
         drain(&client, &receiver, Duration::from_secs(120)).await?;

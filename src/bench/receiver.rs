@@ -47,6 +47,12 @@ impl Receiver {
         Ok(Receiver { url, arrivals })
     }
 
+    /// Forgets every arrival: for a new server (and client) whose sequence
+    /// numbers start again at 0.
+    pub fn forget(&self) {
+        self.arrivals.succeeded.lock().unwrap().clear();
+    }
+
     /// How many jobs have called back so far.
     pub fn succeeded(&self) -> usize {
         self.arrivals.succeeded.lock().unwrap().len()

@@ -118,7 +118,7 @@ impl Database {
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(connect.clone().pragma("cache_size", "-16000"))
+            .connect_with(connect.clone().pragma("cache_size", "-8000"))
             .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
