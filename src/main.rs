@@ -115,8 +115,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM that arrives while the application starts
+    // (or just after it says it is listening) must stop it gracefully, not
+    // kill it.
+    let stop = shutdown_signal();
     let app = Application::build(settings, role, Customize::default()).await?;
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(stop).await
 }
 
 async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::Result<()> {
