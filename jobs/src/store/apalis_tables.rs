@@ -126,14 +126,7 @@ pub(super) async fn delete_tasks_sqlite(
     conn: &mut sqlx::SqliteConnection,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    let placeholders = vec!["?"; ids.len()].join(", ");
-    let sql = format!("DELETE FROM Jobs WHERE id IN ({placeholders})");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.execute(conn).await?;
-    Ok(())
+    execute_for_ids_sqlite(conn, "DELETE FROM Jobs WHERE id IN", ids).await
 }
 
 /// Deletes handled tasks (see [`super::TaskRef`]).
@@ -153,11 +146,24 @@ pub(super) async fn release_tasks_sqlite(
     conn: &mut sqlx::SqliteConnection,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    let placeholders = vec!["?"; ids.len()].join(", ");
-    let sql = format!(
+    execute_for_ids_sqlite(
+        conn,
         "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL, \
-         run_at = strftime('%s', 'now') WHERE id IN ({placeholders})"
-    );
+         run_at = strftime('%s', 'now') WHERE id IN",
+        ids,
+    )
+    .await
+}
+
+/// Runs `statement` followed by `(?, ?, …)`, one placeholder per id: SQLite
+/// has no array parameters.
+async fn execute_for_ids_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &str,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!("{statement} ({placeholders})");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
         query = query.bind(id);
