@@ -4,19 +4,17 @@
 use std::{future::Future, net::TcpListener, sync::Arc};
 
 use actix_web::{dev::ServerHandle, web};
-use jobcall_api::{
-    AppState, Ops,
-    auth::{Authenticator, KnownClients},
-    state::{Backlog, RateLimiter},
-};
+use jobcall_api::{AppState, Ops, auth::Authenticator};
 use jobcall_jobs::{
     clients::SecretsCache,
     kinds::Registry,
     metrics::{Metrics, spawn_queue_sampler},
     outbound::{Guard, NameResolver, Outbound, SystemResolver},
+    services::Services,
     signals::{Signals, spawn_pg_listener},
-    store::{Database, Pools, Writer, redact_url},
-    worker::{LocalDispatch, Services, WorkerRuntime, Workers},
+    store::{Database, Pools, Writer, bring_tasks_forward, redact_url},
+    time::{Clock, TestClock},
+    worker::{LocalDispatch, WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
 use tokio_util::sync::CancellationToken;
@@ -43,10 +41,13 @@ impl Role {
     }
 }
 
-/// Hooks for embedding and tests: extra kinds, another resolver.
+/// Hooks for embedding and tests: extra kinds, another resolver, a test clock.
 pub struct Customize {
     pub kinds: Box<dyn FnOnce(&mut Registry) + Send>,
     pub resolver: Arc<dyn NameResolver>,
+    /// Runs the process on this clock instead of the system's; see
+    /// [`Application::clock_control`].
+    pub test_clock: Option<TestClock>,
 }
 
 impl Default for Customize {
@@ -54,6 +55,7 @@ impl Default for Customize {
         Self {
             kinds: Box::new(|_| {}),
             resolver: Arc::new(SystemResolver),
+            test_clock: None,
         }
     }
 }
@@ -64,7 +66,31 @@ pub struct Application {
     handle: Option<ServerHandle>,
     workers: Option<Workers>,
     shutdown: CancellationToken,
-    db: Database,
+    services: Services,
+    test_clock: Option<TestClock>,
+}
+
+/// Moves the test clock of a running application forward.
+#[derive(Clone)]
+pub struct ClockControl {
+    clock: TestClock,
+    services: Services,
+}
+
+impl ClockControl {
+    /// Moves the clock forward by `by`, and with it what the database times
+    /// on its own clock: queue tasks due within `by` become due now. Then
+    /// every worker looks for work.
+    pub async fn advance(&self, by: std::time::Duration) -> anyhow::Result<()> {
+        self.clock.advance(by);
+        bring_tasks_forward(&self.services.db, by).await?;
+        self.services.signals.wake_everything();
+        Ok(())
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.clock().now_ms()
+    }
 }
 
 /// Connects and brings the schema up to date; processes starting together
@@ -86,39 +112,47 @@ impl Application {
         role: Role,
         customize: Customize,
     ) -> anyhow::Result<Self> {
-        let db = migrate(&settings).await?;
+        let clock = customize
+            .test_clock
+            .as_ref()
+            .map_or_else(Clock::system, TestClock::clock);
+        let db = migrate(&settings).await?.with_clock(clock.clone());
         info!(database = %redact_url(&settings.database.url), "database ready");
         let keys = keys::resolve(&settings)?;
         let shutdown = CancellationToken::new();
-        let signals = Signals::new();
+        let signals = Signals::new(clock.clone());
         if let Pools::Postgres(pool) = db.pools() {
             spawn_pg_listener(pool.clone(), signals.clone(), shutdown.clone());
         }
-        let writer = Writer::start(db.clone(), signals.clone());
         let guard = Guard::new(settings.domain.outbound.clone(), customize.resolver);
         let outbound = Outbound::new(guard, &format!("jobcall/{}", env!("CARGO_PKG_VERSION")));
         let mut registry = Registry::builtin(&outbound);
         (customize.kinds)(&mut registry);
+        let services = Services {
+            writer: Writer::start(db.clone(), signals.clone()),
+            db,
+            signals,
+            registry,
+            settings: settings.domain.clone(),
+            outbound,
+            secrets: SecretsCache::new(keys.secrets_key, clock.clone()),
+            metrics: Arc::new(Metrics::default()),
+            clock,
+        };
 
-        let metrics = Arc::new(Metrics::default());
-        spawn_queue_sampler(db.clone(), metrics.clone(), shutdown.clone());
-        let runtime = role.runs_workers().then(|| {
-            WorkerRuntime::new(Services {
-                db: db.clone(),
-                writer: writer.clone(),
-                signals: signals.clone(),
-                registry: registry.clone(),
-                settings: settings.domain.clone(),
-                outbound: outbound.clone(),
-                secrets_key: keys.secrets_key.clone(),
-                metrics: metrics.clone(),
-            })
-        });
+        spawn_queue_sampler(
+            services.db.clone(),
+            services.metrics.clone(),
+            shutdown.clone(),
+        );
+        let runtime = role
+            .runs_workers()
+            .then(|| WorkerRuntime::new(services.clone()));
         let workers = runtime.clone().map(Workers::start);
         let ops = web::Data::new(Ops {
-            db: db.clone(),
+            db: services.db.clone(),
             workers: runtime,
-            metrics: metrics.clone(),
+            metrics: services.metrics.clone(),
         });
 
         let listener = TcpListener::bind(settings.listen)
@@ -133,23 +167,12 @@ impl Application {
                     .map_err(anyhow::Error::msg)?,
             )
             .map_err(anyhow::Error::msg)?;
-            let state = web::Data::new(AppState {
-                db: db.clone(),
-                writer,
-                signals,
-                registry,
-                outbound,
-                domain: settings.domain.clone(),
-                api: settings.api.clone(),
+            let state = web::Data::new(AppState::new(
+                services.clone(),
+                settings.api.clone(),
                 auth,
-                secrets: SecretsCache::new(keys.secrets_key.clone()),
-                secrets_key: keys.secrets_key,
-                known_clients: KnownClients::default(),
-                rate_limiter: RateLimiter::new(settings.api.submit_rate_per_client),
-                backlog: Backlog::default(),
-                metrics,
-                dispatch: ops.workers.clone().map(LocalDispatch::new),
-            });
+                ops.workers.clone().map(LocalDispatch::new),
+            ));
             jobcall_api::spawn_background(state.clone(), shutdown.clone());
             let http_workers = match settings.http_workers {
                 0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -173,7 +196,16 @@ impl Application {
             handle,
             workers,
             shutdown,
-            db,
+            services,
+            test_clock: customize.test_clock,
+        })
+    }
+
+    /// The handle that moves the clock, when built with a test clock.
+    pub fn clock_control(&self) -> Option<ClockControl> {
+        self.test_clock.clone().map(|clock| ClockControl {
+            clock,
+            services: self.services.clone(),
         })
     }
 
@@ -216,7 +248,7 @@ impl Application {
             workers.shutdown().await;
         }
         self.shutdown.cancel();
-        self.db.close().await;
+        self.services.db.close().await;
         info!("stopped");
         outcome
     }

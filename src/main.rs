@@ -131,7 +131,7 @@ async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::
     );
     let keys = keys::resolve(&settings)?;
     let db = migrate(&settings).await?;
-    let writer = Writer::start(db.clone(), Signals::new());
+    let writer = Writer::start(db.clone(), Signals::new(db.clock().clone()));
     let (client, secret) = writer
         .run(CreateClient::new(name, &keys.secrets_key))
         .await?;

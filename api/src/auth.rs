@@ -329,7 +329,7 @@ impl KnownClients {
         {
             return Ok(true);
         }
-        let exists = jobcall_jobs::clients::find_client(&state.db, id)
+        let exists = jobcall_jobs::clients::find_client(&state.services.db, id)
             .await?
             .is_some();
         if exists {

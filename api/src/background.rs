@@ -18,7 +18,7 @@ pub fn spawn_background(state: web::Data<AppState>, shutdown: CancellationToken)
 
 async fn refresh_backlog(state: web::Data<AppState>, shutdown: CancellationToken) {
     loop {
-        match job::queue_depth(&state.db, state.api.max_queued_jobs + 1).await {
+        match job::queue_depth(&state.services.db, state.api.max_queued_jobs + 1).await {
             Ok(queued) => state.backlog.set(queued),
             Err(err) => warn!(error = %err, "could not count queued jobs"),
         }
@@ -35,12 +35,13 @@ async fn sweep_long_polls(state: web::Data<AppState>, shutdown: CancellationToke
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.cancelled() => return,
         }
-        let watched = state.signals.watched_jobs();
+        let watched = state.services.signals.watched_jobs();
         if watched.is_empty() {
             continue;
         }
-        match job::finished_among(&state.db, watched).await {
+        match job::finished_among(&state.services.db, watched).await {
             Ok(finished) => state
+                .services
                 .signals
                 .publish_all(finished.into_iter().map(Signal::JobFinished)),
             Err(err) => warn!(error = %err, "could not check long-polled jobs"),

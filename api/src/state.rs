@@ -6,19 +6,15 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use jobcall_entity::ClientId;
 use jobcall_jobs::{
-    clients::SecretsCache,
-    config::DomainSettings,
-    kinds::Registry,
     metrics::Metrics,
-    outbound::Outbound,
-    secrets::EncryptionKey,
-    signals::Signals,
-    store::{Database, Writer},
+    services::Services,
+    store::Database,
+    time::Clock,
     worker::{LocalDispatch, WorkerRuntime},
 };
 
@@ -56,42 +52,57 @@ pub struct Ops {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the request handlers share: the process's [`Services`] (the same
+/// ones its workers use), and what only the HTTP layer needs.
 pub struct AppState {
-    pub db: Database,
-    pub writer: Writer,
-    pub signals: Signals,
-    pub registry: Registry,
-    pub outbound: Outbound,
-    pub domain: DomainSettings,
+    pub services: Services,
     pub api: ApiSettings,
     pub auth: Authenticator,
-    pub secrets_key: EncryptionKey,
-    /// Signing secrets, for test events.
-    pub secrets: SecretsCache,
     pub known_clients: KnownClients,
     pub rate_limiter: RateLimiter,
     pub backlog: Backlog,
-    pub metrics: Arc<Metrics>,
     /// This process's workers, when it runs them: new jobs go straight to a
     /// free one.
     pub dispatch: Option<LocalDispatch>,
 }
 
+impl AppState {
+    pub fn new(
+        services: Services,
+        api: ApiSettings,
+        auth: Authenticator,
+        dispatch: Option<LocalDispatch>,
+    ) -> Self {
+        Self {
+            rate_limiter: RateLimiter::new(api.submit_rate_per_client, services.clock.clone()),
+            known_clients: KnownClients::default(),
+            backlog: Backlog::default(),
+            services,
+            api,
+            auth,
+            dispatch,
+        }
+    }
+}
+
 /// A token bucket per client: `rate` tokens a second, at most `rate` saved up.
 pub struct RateLimiter {
     rate: f64,
+    clock: Clock,
     buckets: Mutex<HashMap<ClientId, Bucket>>,
 }
 
 struct Bucket {
     tokens: f64,
-    refilled: Instant,
+    /// When the bucket was last refilled, on the clock.
+    refilled_ms: i64,
 }
 
 impl RateLimiter {
-    pub fn new(per_second: u32) -> Self {
+    pub fn new(per_second: u32, clock: Clock) -> Self {
         Self {
             rate: per_second as f64,
+            clock,
             buckets: Mutex::default(),
         }
     }
@@ -101,23 +112,22 @@ impl RateLimiter {
         if self.rate == 0.0 {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = self.clock.now_ms();
+        let rate = self.rate;
+        let refill = |bucket: &Bucket| {
+            (bucket.tokens + (now - bucket.refilled_ms).max(0) as f64 / 1000.0 * rate).min(rate)
+        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 100_000 {
             // Forget full buckets of clients that went quiet.
-            let rate = self.rate;
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.refilled).as_secs_f64() * rate < rate
-            });
+            buckets.retain(|_, bucket| refill(bucket) < rate);
         }
         let bucket = buckets.entry(client.clone()).or_insert(Bucket {
-            tokens: self.rate,
-            refilled: now,
+            tokens: rate,
+            refilled_ms: now,
         });
-        bucket.tokens = (bucket.tokens
-            + now.duration_since(bucket.refilled).as_secs_f64() * self.rate)
-            .min(self.rate);
-        bucket.refilled = now;
+        bucket.tokens = refill(bucket);
+        bucket.refilled_ms = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
@@ -154,7 +164,8 @@ mod tests {
 
     #[test]
     fn the_bucket_allows_a_burst_then_the_rate() {
-        let limiter = RateLimiter::new(5);
+        let test = jobcall_jobs::time::TestClock::new();
+        let limiter = RateLimiter::new(5, test.clock());
         let client = ClientId::generate();
         for _ in 0..5 {
             assert!(limiter.take(&client).is_ok());
@@ -165,13 +176,13 @@ mod tests {
             limiter.take(&ClientId::generate()).is_ok(),
             "clients have their own buckets"
         );
-        std::thread::sleep(Duration::from_millis(220));
+        test.advance(Duration::from_millis(220));
         assert!(limiter.take(&client).is_ok());
     }
 
     #[test]
     fn zero_means_unlimited() {
-        let limiter = RateLimiter::new(0);
+        let limiter = RateLimiter::new(0, Clock::system());
         let client = ClientId::generate();
         for _ in 0..10_000 {
             assert!(limiter.take(&client).is_ok());

@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use jobcall_entity::{ClientId, SecretId, client, signing_secret};
@@ -17,13 +17,14 @@ use sea_orm::{
 use crate::{
     secrets::{EncryptionKey, SigningSecret},
     store::{Database, StoreError, WriteOp, WriteTx},
-    time::now_ms,
+    time::Clock,
 };
 
 /// Creates a client with a fresh signing secret.
 #[derive(Debug, Clone)]
 pub struct CreateClient {
-    client: client::Model,
+    id: ClientId,
+    name: String,
     secret: SigningSecret,
     sealed: String,
 }
@@ -32,13 +33,9 @@ impl CreateClient {
     pub fn new(name: String, key: &EncryptionKey) -> Self {
         let secret = SigningSecret::generate();
         let sealed = key.encrypt(secret.key());
-        let client = client::Model {
+        Self {
             id: ClientId::generate(),
             name,
-            created_at: now_ms(),
-        };
-        Self {
-            client,
             secret,
             sealed,
         }
@@ -48,15 +45,20 @@ impl CreateClient {
 impl WriteOp for CreateClient {
     type Output = (client::Model, SigningSecret);
 
-    // Only new rows: safe to share a transaction with other submissions.
+    // Inserts only new rows: safe to share a transaction with any other op.
     const BATCHES: bool = true;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Self::Output, StoreError> {
-        let row = client::ActiveModel::from(self.client.clone()).reset_all();
+        let client = client::Model {
+            id: self.id,
+            name: self.name,
+            created_at: tx.now_ms(),
+        };
+        let row = client::ActiveModel::from(client.clone()).reset_all();
         tx.execute(&client::Entity::insert(row).into_query())
             .await?;
-        insert_secret(tx, &self.client.id, self.sealed, self.client.created_at).await?;
-        Ok((self.client, self.secret))
+        insert_secret(tx, &client.id, self.sealed, client.created_at).await?;
+        Ok((client, self.secret))
     }
 }
 
@@ -88,7 +90,7 @@ impl WriteOp for RotateSecret {
     type Output = Option<(client::Model, SigningSecret)>;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Self::Output, StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let Some(client) = tx
             .fetch_optional::<client::Model, _>(
                 &client::Entity::find_by_id(self.client_id.clone()).into_query(),
@@ -149,7 +151,7 @@ pub async fn signing_secrets(
     key: &EncryptionKey,
     client_id: &ClientId,
 ) -> Result<Vec<SigningSecret>, StoreError> {
-    let now = now_ms();
+    let now = db.clock().now_ms();
     let rows = signing_secret::Entity::find()
         .filter(signing_secret::Column::ClientId.eq(client_id.clone()))
         .filter(
@@ -169,25 +171,37 @@ pub async fn signing_secrets(
         .collect()
 }
 
-/// Signing secrets by client, decrypted, for a few seconds: a delivery does
-/// not read and decrypt them each time, and a rotation takes effect within
-/// [`SecretsCache::FRESH_FOR`].
-/// When the secrets were read, and the secrets.
-type Cached = (Instant, Arc<Vec<SigningSecret>>);
+/// When the secrets were read (clock milliseconds), and the secrets.
+type Cached = (i64, Arc<Vec<SigningSecret>>);
 
+/// Signing secrets by client, decrypted, for [`SecretsCache::FRESH_FOR`]: a
+/// delivery neither reads nor decrypts them each time. One per process,
+/// shared by its API and its workers: a rotation made through this process
+/// is [forgotten](SecretsCache::forget) here at once, and one made through
+/// another process takes effect here within `FRESH_FOR`. Cheap to clone.
+#[derive(Clone)]
 pub struct SecretsCache {
     key: EncryptionKey,
-    entries: Mutex<HashMap<ClientId, Cached>>,
+    clock: Clock,
+    entries: Arc<Mutex<HashMap<ClientId, Cached>>>,
 }
 
 impl SecretsCache {
     pub const FRESH_FOR: Duration = Duration::from_secs(1);
+    /// Clients kept at most; past it, stale entries are dropped.
+    const MAX_ENTRIES: usize = 10_000;
 
-    pub fn new(key: EncryptionKey) -> Self {
+    pub fn new(key: EncryptionKey, clock: Clock) -> Self {
         Self {
             key,
-            entries: Mutex::default(),
+            clock,
+            entries: Arc::default(),
         }
+    }
+
+    /// The key secrets are sealed with at rest.
+    pub fn key(&self) -> &EncryptionKey {
+        &self.key
     }
 
     pub async fn get(
@@ -195,18 +209,25 @@ impl SecretsCache {
         db: &Database,
         client_id: &ClientId,
     ) -> Result<Arc<Vec<SigningSecret>>, StoreError> {
+        let fresh_for = Self::FRESH_FOR.as_millis() as i64;
+        let now = self.clock.now_ms();
         if let Some((at, secrets)) = self.lock().get(client_id)
-            && at.elapsed() < Self::FRESH_FOR
+            && now - at < fresh_for
         {
             return Ok(secrets.clone());
         }
         let secrets = Arc::new(signing_secrets(db, &self.key, client_id).await?);
         let mut entries = self.lock();
-        if entries.len() > 10_000 {
-            entries.retain(|_, (at, _)| at.elapsed() < Self::FRESH_FOR);
+        if entries.len() > Self::MAX_ENTRIES {
+            entries.retain(|_, (at, _)| now - *at < fresh_for);
         }
-        entries.insert(client_id.clone(), (Instant::now(), secrets.clone()));
+        entries.insert(client_id.clone(), (now, secrets.clone()));
         Ok(secrets)
+    }
+
+    /// Drops what is cached for `client_id`: its secrets just changed.
+    pub fn forget(&self, client_id: &ClientId) {
+        self.lock().remove(client_id);
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ClientId, Cached>> {

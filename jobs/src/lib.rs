@@ -3,13 +3,16 @@
 
 pub mod backoff;
 pub mod callbacks;
+pub mod claim;
 pub mod clients;
 pub mod config;
 pub mod job;
 pub mod kinds;
 pub mod metrics;
 pub mod outbound;
+pub mod queue;
 pub mod secrets;
+pub mod services;
 pub mod signals;
 pub mod store;
 pub mod time;

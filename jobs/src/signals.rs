@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::{store::Queue, time::now_ms};
+use crate::{queue::Queue, time::Clock};
 
 /// The NOTIFY channel jobcall's own signals travel on between processes.
 pub const PG_CHANNEL: &str = "jobcall_signals";
@@ -58,7 +58,7 @@ impl Signal {
 }
 
 /// The signal hub of one process. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Signals {
     inner: Arc<Inner>,
 }
@@ -69,8 +69,9 @@ impl std::fmt::Debug for Signals {
     }
 }
 
-#[derive(Default)]
 struct Inner {
+    /// What delayed wake-ups are timed by.
+    clock: Clock,
     job_watchers: Mutex<HashMap<JobId, Weak<Notify>>>,
     running: Mutex<HashMap<JobId, CancellationToken>>,
     execute: QueueWaker,
@@ -78,8 +79,16 @@ struct Inner {
 }
 
 impl Signals {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                clock,
+                job_watchers: Mutex::default(),
+                running: Mutex::default(),
+                execute: QueueWaker::default(),
+                deliver: QueueWaker::default(),
+            }),
+        }
     }
 
     pub fn publish_all(&self, signals: impl IntoIterator<Item = Signal>) {
@@ -103,7 +112,7 @@ impl Signals {
                     token.cancel();
                 }
             }
-            Signal::Wake { queue, due_ms } => self.waker(*queue).wake(*due_ms),
+            Signal::Wake { queue, due_ms } => self.waker(*queue).wake(*due_ms, &self.inner.clock),
         }
     }
 
@@ -111,7 +120,7 @@ impl Signals {
     /// to the notification channel, any of them may have missed a signal.
     pub fn wake_everything(&self) {
         for queue in Queue::ALL {
-            self.waker(queue).wake(None);
+            self.waker(queue).wake(None, &self.inner.clock);
         }
         let watchers: Vec<_> = lock(&self.inner.job_watchers)
             .values()
@@ -187,8 +196,8 @@ impl JobWatch {
 impl Drop for JobWatch {
     fn drop(&mut self) {
         let mut watchers = lock(&self.hub.inner.job_watchers);
-        // Two references: ours and the one `notify` holds while we drop. When
-        // no other watcher shares it, forget the job.
+        // The map holds a weak reference; when ours is the only strong one
+        // left, no other watcher shares it: forget the job.
         if Arc::strong_count(&self.notify) <= 1 {
             watchers.remove(&self.id);
         }
@@ -227,10 +236,10 @@ impl Default for QueueWaker {
 }
 
 impl QueueWaker {
-    fn wake(&self, due_ms: Option<i64>) {
+    fn wake(&self, due_ms: Option<i64>, clock: &Clock) {
         match due_ms {
-            Some(due) if due > now_ms() => {
-                self.ensure_timer();
+            Some(due) if due > clock.now_ms() => {
+                self.ensure_timer(clock);
                 lock(&self.timers).push(Reverse(due));
                 self.timer_changed.notify_one();
             }
@@ -239,8 +248,9 @@ impl QueueWaker {
     }
 
     /// One timer task per queue sleeps until the earliest due time.
-    fn ensure_timer(&self) {
+    fn ensure_timer(&self, clock: &Clock) {
         self.timer_started.call_once(|| {
+            let clock = clock.clone();
             let timers = self.timers.clone();
             let changed = self.timer_changed.clone();
             let notify = self.notify.clone();
@@ -250,10 +260,9 @@ impl QueueWaker {
                     match next {
                         None => changed.notified().await,
                         Some(due) => {
-                            let wait = Duration::from_millis((due - now_ms()).max(0) as u64);
                             tokio::select! {
-                                _ = tokio::time::sleep(wait) => {
-                                    let now = now_ms();
+                                () = clock.sleep_until(due) => {
+                                    let now = clock.now_ms();
                                     let mut heap = lock(&timers);
                                     while heap.peek().is_some_and(|Reverse(due)| *due <= now) {
                                         heap.pop();
@@ -371,7 +380,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_finished_job_wakes_its_watchers() {
-        let signals = Signals::new();
+        let signals = Signals::new(Clock::system());
         let id = JobId::generate();
         let watch = signals.watch_job(&id);
         {
@@ -389,7 +398,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancel_request_cancels_the_running_attempt() {
-        let signals = Signals::new();
+        let signals = Signals::new(Clock::system());
         let id = JobId::generate();
         let token = CancellationToken::new();
         let guard = signals.register_running(&id, token.clone());
@@ -403,16 +412,27 @@ mod tests {
 
     #[tokio::test]
     async fn delayed_wakeups_fire_when_due() {
-        let signals = Signals::new();
+        let test = crate::time::TestClock::new();
+        let signals = Signals::new(test.clock());
         let wakeups = signals.queue_wakeups(Queue::Deliver);
-        let due = now_ms() + 50;
+        let due = test.clock().after(Duration::from_secs(3600));
         signals.publish(&Signal::Wake {
             queue: Queue::Deliver,
             due_ms: Some(due),
         });
-        tokio::time::timeout(Duration::from_secs(2), wakeups.notified())
+        let woken = wakeups.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), woken.as_mut())
+                .await
+                .is_err(),
+            "not due yet"
+        );
+        test.advance(Duration::from_secs(3600));
+        tokio::time::timeout(Duration::from_secs(2), woken)
             .await
             .unwrap();
-        assert!(now_ms() >= due);
+        assert!(test.clock().now_ms() >= due);
     }
 }

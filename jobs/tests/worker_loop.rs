@@ -6,13 +6,17 @@ use std::{sync::Arc, time::Duration};
 
 use jobcall_entity::{ClientId, JobStatus, job};
 use jobcall_jobs::{
+    clients::SecretsCache,
     config::DomainSettings,
     job::{JobSpec, NewJob, Submission, Submitted, find_job},
     kinds::Registry,
     outbound::{Guard, Outbound, SystemResolver},
+    queue::{ExecuteTask, Queue},
+    services::Services,
     signals::Signals,
-    store::{Database, DatabaseOptions, ExecuteTask, Pools, Queue, RequeueTask, TaskRef, Writer},
-    worker::{Services, WorkerRuntime, Workers},
+    store::{Database, DatabaseOptions, Pools, RequeueTask, TaskRef, Writer},
+    time::Clock,
+    worker::{WorkerRuntime, Workers},
 };
 use jobcall_migration::{Migrator, MigratorTrait};
 use serde_json::json;
@@ -43,7 +47,7 @@ async fn harness_with(start_workers: bool) -> Harness {
     .await
     .unwrap();
     Migrator::up(&db.schema_connection(), None).await.unwrap();
-    let signals = Signals::new();
+    let signals = Signals::new(Clock::system());
     let writer = Writer::start(db.clone(), signals.clone());
     let mut settings = DomainSettings::default();
     settings.worker.retry_backoff.initial = Duration::from_millis(50);
@@ -58,8 +62,12 @@ async fn harness_with(start_workers: bool) -> Harness {
         registry: registry.clone(),
         settings: settings.clone(),
         outbound,
-        secrets_key: jobcall_jobs::secrets::EncryptionKey::generate(),
+        secrets: SecretsCache::new(
+            jobcall_jobs::secrets::EncryptionKey::generate(),
+            Clock::system(),
+        ),
         metrics: Default::default(),
+        clock: Clock::system(),
     });
     let workers = start_workers.then(|| Workers::start(runtime.clone()));
     Harness {
@@ -198,7 +206,7 @@ async fn a_requeued_task_replaces_the_old_one_and_runs() {
                 job_id: job.id.clone(),
             },
             task: TaskRef(before[0].clone()),
-            due_ms: 0,
+            delay: Duration::ZERO,
         })
         .await
         .unwrap();

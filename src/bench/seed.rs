@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use jobcall_jobs::time::now_ms;
+use jobcall_jobs::time::Clock;
 use sqlx::{
     AssertSqlSafe, ConnectOptions, Executor,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -17,7 +17,7 @@ pub async fn seed(
     callback_url: &str,
     count: u64,
 ) -> anyhow::Result<()> {
-    let created = now_ms() - 86_400_000;
+    let created = Clock::system().now_ms() - 86_400_000;
     let job = r#"'{"message":"seed"}'"#;
     let events = r#"'["job.succeeded","job.failed","job.canceled"]'"#;
     if database_url.starts_with("sqlite:") {

@@ -53,8 +53,12 @@ pub async fn create(
         return Err(ApiError::field("name", "must be 1 to 200 characters"));
     }
     let (client, secret) = state
+        .services
         .writer
-        .run(CreateClient::new(name.to_owned(), &state.secrets_key))
+        .run(CreateClient::new(
+            name.to_owned(),
+            state.services.secrets.key(),
+        ))
         .await?;
     info!(client_id = %client.id, "client created");
     Ok(HttpResponse::Created()
@@ -70,8 +74,19 @@ pub async fn rotate_secret(
     caller.require(Scope::Admin)?;
     let not_found = || ApiError::NotFound(format!("there is no client `{path}`"));
     let id = ClientId::parse(&path).map_err(|_| not_found())?;
-    let rotate = RotateSecret::new(id, state.api.secret_rotation_overlap, &state.secrets_key);
-    let (client, secret) = state.writer.run(rotate).await?.ok_or_else(not_found)?;
+    let rotate = RotateSecret::new(
+        id,
+        state.api.secret_rotation_overlap,
+        state.services.secrets.key(),
+    );
+    let (client, secret) = state
+        .services
+        .writer
+        .run(rotate)
+        .await?
+        .ok_or_else(not_found)?;
+    // This process's workers sign with the new secret from the next delivery on.
+    state.services.secrets.forget(&client.id);
     info!(client_id = %client.id, "signing secret rotated");
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -9,7 +9,7 @@ use jobcall_jobs::{
         sender::{Webhook, send},
     },
     job::find_job,
-    time::{now_ms, rfc3339},
+    time::rfc3339,
 };
 use serde::Serialize;
 use tracing::info;
@@ -74,10 +74,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsRead)?;
     let id = job_id(&path)?;
-    if find_job(&state.db, &caller.client_id, &id).await?.is_none() {
+    if find_job(&state.services.db, &caller.client_id, &id)
+        .await?
+        .is_none()
+    {
         return Err(no_such_job(&path));
     }
-    let attempts = list_attempts(&state.db, &caller.client_id, &id).await?;
+    let attempts = list_attempts(&state.services.db, &caller.client_id, &id).await?;
     Ok(HttpResponse::Ok().json(Attempts {
         data: attempts.into_iter().map(Attempt::from).collect(),
     }))
@@ -100,7 +103,7 @@ pub async fn replay(
         client_id: caller.client_id,
         job_id: id,
     };
-    match state.writer.run(replay).await? {
+    match state.services.writer.run(replay).await? {
         Replay::Queued(event) => {
             info!(job_id = %event.job_id, event_id = %event.id, "replay queued");
             Ok(HttpResponse::Accepted().json(ReplayQueued {
@@ -151,6 +154,7 @@ pub async fn test_send(
     let url = fields.required_string("url");
     fields.finish()?;
     let url = state
+        .services
         .outbound
         .guard()
         .check(&url.unwrap_or_default())
@@ -159,17 +163,22 @@ pub async fn test_send(
     let event_id = EventId::generate();
     let body = Envelope {
         event_type: TEST_EVENT_TYPE,
-        timestamp: rfc3339(now_ms()),
+        timestamp: rfc3339(state.services.clock.now_ms()),
         data: TestEventData {
             message: "This is a test event from jobcall.",
             client_id: caller.client_id.clone(),
         },
     }
     .to_body();
-    let secrets = state.secrets.get(&state.db, &caller.client_id).await?;
-    let callbacks = &state.domain.callbacks;
+    let secrets = state
+        .services
+        .secrets
+        .get(&state.services.db, &caller.client_id)
+        .await?;
+    let callbacks = &state.services.settings.callbacks;
     let sent = send(
-        &state.outbound,
+        &state.services.outbound,
+        &state.services.clock,
         Webhook {
             url: &url,
             id: event_id.as_str(),
@@ -183,11 +192,11 @@ pub async fn test_send(
     Ok(HttpResponse::Ok().json(TestResult {
         url: url.to_string(),
         event_id,
-        delivered: sent.status.is_some_and(|s| (200..300).contains(&s)),
-        status_code: sent.status,
+        delivered: sent.outcome.delivered(),
+        status_code: sent.outcome.status_code(),
         duration_ms: sent.duration_ms,
+        error_class: sent.outcome.error_class(),
+        error: sent.outcome.error_message(),
         response_body: sent.response_body,
-        error_class: sent.error.as_ref().map(|e| e.class.as_str()),
-        error: sent.error.map(|e| e.message),
     }))
 }

@@ -23,7 +23,12 @@ pub async fn ready(ops: web::Data<Ops>) -> HttpResponse {
     let workers = match &ops.workers {
         None => "not run by this process".to_owned(),
         Some(runtime) => {
-            let silence = runtime.settings.worker.takeover.max(Duration::from_secs(5));
+            let silence = runtime
+                .services
+                .settings
+                .worker
+                .takeover
+                .max(Duration::from_secs(5));
             let unhealthy = runtime.health().unhealthy(silence);
             if unhealthy.is_empty() {
                 "ok".to_owned()

@@ -10,7 +10,6 @@ use jobcall_jobs::job::{
 };
 use jobcall_jobs::worker::LocalDispatch;
 use serde::Serialize;
-use tokio::time::Instant;
 use tracing::info;
 
 use super::query;
@@ -52,9 +51,9 @@ pub async fn submit(
     let new = new_job(body)?;
     let spec = JobSpec::parse(
         new,
-        &state.registry,
-        state.outbound.guard(),
-        &state.domain.limits,
+        &state.services.registry,
+        state.services.outbound.guard(),
+        &state.services.settings.limits,
     )
     .await
     .map_err(ApiError::Validation)?;
@@ -62,15 +61,15 @@ pub async fn submit(
     let mut submission = Submission::new(caller.client_id, spec, key, request_id);
     let reserved = state.dispatch.as_ref().and_then(LocalDispatch::try_reserve);
     if let Some(reserved) = &reserved {
-        submission = submission.handed_over(reserved.fallback_due_ms());
+        submission = submission.handed_over(reserved.fallback_delay());
     }
-    match state.writer.run(submission).await? {
+    match state.services.writer.run(submission).await? {
         Submitted::Created(job, task) => {
             if let Some(reserved) = reserved {
                 reserved.start(job.id.clone(), task);
             }
             state.backlog.accepted();
-            state.metrics.job_submitted(&job.kind);
+            state.services.metrics.job_submitted(&job.kind);
             info!(job_id = %job.id, kind = %job.kind, "job accepted");
             Ok(accepted(&job, false))
         }
@@ -151,20 +150,24 @@ pub async fn get(
     let params = query::params(&request, &["wait"])?;
     let wait = Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?);
     let id = job_id(&path)?;
-    let deadline = Instant::now() + wait;
-    let watch = state.signals.watch_job(&id);
+    let clock = &state.services.clock;
+    let deadline = clock.after(wait);
+    let watch = state.services.signals.watch_job(&id);
     loop {
         let finished = watch.notify().notified();
         tokio::pin!(finished);
         finished.as_mut().enable();
-        let job = find_job(&state.db, &caller.client_id, &id)
+        let job = find_job(&state.services.db, &caller.client_id, &id)
             .await?
             .ok_or_else(|| no_such_job(&id.to_string()))?;
-        if job.status.is_terminal() || Instant::now() >= deadline {
+        if job.status.is_terminal() || clock.now_ms() >= deadline {
             return Ok(job_response(&job));
         }
         // Woken or timed out: either way, read once more.
-        let _ = tokio::time::timeout_at(deadline, finished).await;
+        tokio::select! {
+            () = finished => {}
+            () = clock.sleep_until(deadline) => {}
+        }
     }
 }
 
@@ -206,7 +209,7 @@ pub async fn list(
         after,
         limit: query::integer(&params, "limit", 1..=100, 20)?,
     };
-    let page = list_jobs(&state.db, &caller.client_id, filter).await?;
+    let page = list_jobs(&state.services.db, &caller.client_id, filter).await?;
     Ok(HttpResponse::Ok().json(Page {
         data: page.jobs.iter().map(JobView::from).collect(),
         next_cursor: page.next_cursor,
@@ -224,10 +227,13 @@ pub async fn cancel(
         client_id: caller.client_id,
         job_id: id.clone(),
     };
-    match state.writer.run(cancel).await? {
+    match state.services.writer.run(cancel).await? {
         CancelOutcome::Canceled(job) => {
             info!(job_id = %job.id, "job canceled");
-            state.metrics.job_finished(&job.kind, job.status.as_str());
+            state
+                .services
+                .metrics
+                .job_finished(&job.kind, job.status.as_str());
             Ok(HttpResponse::Ok().json(JobView::from(&job)))
         }
         CancelOutcome::Requested(job) => {

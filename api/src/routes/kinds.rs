@@ -18,6 +18,6 @@ struct Kinds {
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsRead)?;
     Ok(HttpResponse::Ok().json(Kinds {
-        data: state.registry.describe(),
+        data: state.services.registry.describe(),
     }))
 }

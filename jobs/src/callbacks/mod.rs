@@ -1,8 +1,8 @@
-//! Callback delivery: events written to an outbox in the same transaction
-//! as the state change they report, then sent in order, signed as Standard
-//! Webhooks, retried on a persisted schedule, every attempt recorded.
+//! Callbacks, without the worker that sends them (`worker::deliver`):
+//! events written to an outbox in the same transaction as the state change
+//! they report, the writes of their delivery, how one attempt is sent and
+//! signed as Standard Webhooks, and what its outcome decides.
 
-pub(crate) mod deliver;
 mod envelope;
 mod ops;
 pub(crate) mod outbox;
@@ -16,5 +16,6 @@ pub use envelope::Envelope;
 pub use ops::{
     ClaimDelivery, DeferDelivery, DeliveryClaim, RecordAttempt, Recorded, Replay, ReplayLatest,
 };
+pub use outcome::SendOutcome;
 pub use read::{MAX_LISTED_ATTEMPTS, list_attempts};
 pub use receivers::ReceiverLimits;

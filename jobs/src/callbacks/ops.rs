@@ -15,21 +15,15 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::outcome::Next;
-use crate::{
-    store::{DeliverTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
-    time::now_ms,
+use super::{
+    outcome::{Next, SendOutcome},
+    sender::Sent,
 };
-
-/// The longest wait for a due time that a worker sits out instead of
-/// queueing a task for later (tasks are due in whole seconds).
-const MAX_EARLY_MS: i64 = 1500;
-
-fn unleased(now: i64) -> Condition {
-    Condition::any()
-        .add(event::Column::LeaseOwner.is_null())
-        .add(event::Column::LeaseExpiresAt.lt(now))
-}
+use crate::{
+    claim::{Claim, clear_lease, come_back_at, held_by, take_lease, unleased},
+    queue::{DeliverTask, Queue},
+    store::{StoreError, TaskRef, WriteOp, WriteTx},
+};
 
 #[derive(Debug, Clone)]
 pub struct ClaimDelivery {
@@ -42,18 +36,9 @@ pub struct ClaimDelivery {
     pub task: Option<TaskRef>,
 }
 
-// Returned once per claim and matched at once; boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum DeliveryClaim {
-    Claimed(event::Model),
-    /// Due this soon: wait, then claim again.
-    WaitUntil(i64),
-    /// A task for this later time has been queued.
-    Requeued(i64),
-    /// Nothing to send.
-    Ended,
-}
+/// How a claim of an event ended: [`Claim::Claimed`] with the event to send,
+/// or [`Claim::Ended`] with nothing to send.
+pub type DeliveryClaim = Claim<event::Model>;
 
 #[derive(Debug, FromQueryResult)]
 struct EventTiming {
@@ -66,10 +51,10 @@ impl WriteOp for ClaimDelivery {
     type Output = DeliveryClaim;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<DeliveryClaim, StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let mut claimable = Condition::all()
             .add(event::Column::Id.eq(self.event_id.clone()))
-            .add(unleased(now));
+            .add(unleased::<event::Entity>(now));
         if self.trigger == DeliveryTrigger::Scheduled {
             claimable = claimable
                 .add(event::Column::State.eq(EventState::Pending))
@@ -79,12 +64,8 @@ impl WriteOp for ClaimDelivery {
                         .add(event::Column::NextAttemptAt.lte(now)),
                 );
         }
-        let mut claim = event::Entity::update_many()
-            .col_expr(event::Column::LeaseOwner, Expr::value(self.worker))
-            .col_expr(
-                event::Column::LeaseExpiresAt,
-                Expr::value(now + self.lease.as_millis() as i64),
-            )
+        let until = now + self.lease.as_millis() as i64;
+        let mut claim = take_lease(event::Entity::update_many(), &self.worker, until)
             .filter(claimable)
             .into_query();
         claim.returning_all();
@@ -104,9 +85,10 @@ impl WriteOp for ClaimDelivery {
                     .into_query(),
             )
             .await?;
+        let asked = self.task.as_ref();
         let Some(timing) = timing else {
-            tx.retire(self.task.as_ref());
-            return Ok(DeliveryClaim::Ended);
+            tx.retire(asked);
+            return Ok(Claim::Ended(()));
         };
         let leased_until = timing.lease_expires_at.filter(|until| *until >= now);
         let later = match (self.trigger, leased_until) {
@@ -114,35 +96,25 @@ impl WriteOp for ClaimDelivery {
             // finds nothing to do later; if the worker died, this task is
             // what delivers the event once the lease lapses.
             (_, Some(until)) => until + 1,
-            (DeliveryTrigger::Scheduled, None) if timing.state != EventState::Pending => {
-                tx.retire(self.task.as_ref());
-                return Ok(DeliveryClaim::Ended);
-            }
-            (DeliveryTrigger::Scheduled, None) => match timing.next_attempt_at {
-                Some(at) if at > now => at,
-                _ => {
-                    tx.retire(self.task.as_ref());
-                    return Ok(DeliveryClaim::Ended);
+            (DeliveryTrigger::Scheduled, None) if timing.state == EventState::Pending => {
+                match timing.next_attempt_at {
+                    Some(at) if at > now => at,
+                    _ => {
+                        tx.retire(asked);
+                        return Ok(Claim::Ended(()));
+                    }
                 }
-            },
-            (DeliveryTrigger::Manual, None) => {
-                tx.retire(self.task.as_ref());
-                return Ok(DeliveryClaim::Ended);
+            }
+            (DeliveryTrigger::Scheduled | DeliveryTrigger::Manual, None) => {
+                tx.retire(asked);
+                return Ok(Claim::Ended(()));
             }
         };
-        if later - now <= MAX_EARLY_MS {
-            return Ok(DeliveryClaim::WaitUntil(later));
-        }
-        tx.push(
-            Queue::Deliver,
-            &DeliverTask {
-                event_id: self.event_id,
-                trigger: self.trigger,
-            },
-            Some(later),
-        )?;
-        tx.retire(self.task.as_ref());
-        Ok(DeliveryClaim::Requeued(later))
+        let task = DeliverTask {
+            event_id: self.event_id,
+            trigger: self.trigger,
+        };
+        come_back_at(tx, Queue::Deliver, &task, asked, later)
     }
 }
 
@@ -160,19 +132,12 @@ impl WriteOp for DeferDelivery {
     type Output = ();
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        let now = tx.now_ms();
         let released = tx
             .execute(
-                &event::Entity::update_many()
-                    .col_expr(
-                        event::Column::LeaseOwner,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .col_expr(
-                        event::Column::LeaseExpiresAt,
-                        Expr::value(Option::<i64>::None),
-                    )
+                &clear_lease(event::Entity::update_many(), now)
                     .filter(event::Column::Id.eq(self.event_id.clone()))
-                    .filter(event::Column::LeaseOwner.eq(self.worker))
+                    .filter(held_by::<event::Entity>(&self.worker))
                     .into_query(),
             )
             .await?;
@@ -197,11 +162,7 @@ pub struct RecordAttempt {
     pub event: event::Model,
     pub trigger: DeliveryTrigger,
     pub worker: String,
-    pub status_code: Option<u16>,
-    pub error_class: Option<&'static str>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub response_body: Option<String>,
+    pub sent: Sent,
     pub next: Next,
     /// The queue task the attempt ran for, retired with its record.
     pub task: Option<TaskRef>,
@@ -219,8 +180,11 @@ impl WriteOp for RecordAttempt {
     type Output = Recorded;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Recorded, StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let event = &self.event;
+        let outcome: &SendOutcome = &self.sent.outcome;
+        let status_code = outcome.status_code().map(i32::from);
+        let error = outcome.error_message();
         // The job row first. Whatever adds an event to this job has locked
         // the row already (it changed the job's state), so the two take
         // turns: either the new event sees this one finished and starts its
@@ -231,30 +195,19 @@ impl WriteOp for RecordAttempt {
         let attempt = event.attempts + 1;
         let was_pending = event.state == EventState::Pending;
         let scheduled = self.trigger == DeliveryTrigger::Scheduled;
-        let last_error = self.error.clone().or_else(|| match &self.next {
+        let last_error = error.clone().or_else(|| match &self.next {
             Next::GiveUp(reason) => Some((*reason).to_owned()),
             _ => None,
         });
 
-        let mut update = event::Entity::update_many()
+        let update = event::Entity::update_many()
             .col_expr(
                 event::Column::Attempts,
                 Expr::col(event::Column::Attempts).add(1),
             )
-            .col_expr(
-                event::Column::LastStatusCode,
-                Expr::value(self.status_code.map(i32::from)),
-            )
-            .col_expr(event::Column::LastError, Expr::value(last_error))
-            .col_expr(
-                event::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                event::Column::LeaseExpiresAt,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(event::Column::UpdatedAt, Expr::value(now));
+            .col_expr(event::Column::LastStatusCode, Expr::value(status_code))
+            .col_expr(event::Column::LastError, Expr::value(last_error));
+        let mut update = clear_lease(update, now);
         // What the event is after this attempt: still the head of its job's
         // line, or finished in this state.
         let mut after = None;
@@ -291,7 +244,7 @@ impl WriteOp for RecordAttempt {
             .execute(
                 &update
                     .filter(event::Column::Id.eq(event.id.clone()))
-                    .filter(event::Column::LeaseOwner.eq(self.worker.clone()))
+                    .filter(held_by::<event::Entity>(&self.worker))
                     .into_query(),
             )
             .await?
@@ -306,11 +259,11 @@ impl WriteOp for RecordAttempt {
             attempt: Set(attempt),
             trigger: Set(self.trigger),
             url: Set(event.url.clone()),
-            status_code: Set(self.status_code.map(i32::from)),
-            error_class: Set(self.error_class.map(str::to_owned)),
-            error: Set(self.error.clone()),
-            duration_ms: Set(self.duration_ms),
-            response_body: Set(self.response_body.clone()),
+            status_code: Set(status_code),
+            error_class: Set(outcome.error_class().map(str::to_owned)),
+            error: Set(error),
+            duration_ms: Set(self.sent.duration_ms),
+            response_body: Set(self.sent.response_body.clone()),
             created_at: Set(now),
         });
         let counted = job::Entity::update_many()
@@ -320,7 +273,7 @@ impl WriteOp for RecordAttempt {
             )
             .col_expr(
                 job::Column::CallbackLastStatusCode,
-                Expr::value(self.status_code.map(i32::from)),
+                Expr::value(status_code),
             )
             .filter(job::Column::Id.eq(event.job_id.clone()));
         if !applied {

@@ -12,7 +12,8 @@ use sea_orm::{
 use super::Envelope;
 use crate::{
     job::{JobView, subscribed_events},
-    store::{DeliverTask, Queue, StoreError, TaskRef, WriteTx},
+    queue::{DeliverTask, Queue},
+    store::{StoreError, TaskRef, WriteTx},
 };
 use jobcall_entity::DeliveryTrigger;
 

@@ -1,20 +1,93 @@
 //! How one delivery attempt ended, and what happens next: a pure function of
-//! the response (or the failure), the attempt count and the event's age.
+//! the outcome, the attempt count and the event's age.
 
 use std::time::Duration;
 
-use crate::{backoff, config::CallbackSettings, outbound::OutboundErrorClass};
+use crate::{
+    backoff,
+    config::CallbackSettings,
+    outbound::{OutboundError, OutboundErrorClass},
+};
 
-/// What the receiver did with an attempt.
+/// How one attempt to send a webhook ended. Every reader of an attempt (the
+/// retry decision, the attempt record, metrics, the API's test send) asks
+/// this one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Response {
-    /// It answered with this status; `retry_after` is its `Retry-After`, if any.
-    Status {
-        code: u16,
+pub enum SendOutcome {
+    /// The receiver answered with a 2xx status.
+    Delivered { status: u16 },
+    /// The receiver answered with any other status; `retry_after` is its
+    /// `Retry-After`, if it sent one.
+    Rejected {
+        status: u16,
         retry_after: Option<Duration>,
     },
-    /// No answer: the request failed with this class of error.
-    Failed { class: OutboundErrorClass },
+    /// No answer: the request failed with an error of this class.
+    NetworkError {
+        class: OutboundErrorClass,
+        message: String,
+    },
+    /// The outbound guard refused the URL, or the address its host resolved to.
+    Refused { message: String },
+}
+
+impl SendOutcome {
+    /// The receiver's answer.
+    pub fn answered(status: u16, retry_after: Option<Duration>) -> Self {
+        if (200..300).contains(&status) {
+            Self::Delivered { status }
+        } else {
+            Self::Rejected {
+                status,
+                retry_after,
+            }
+        }
+    }
+
+    /// A request that got no answer.
+    pub fn failed(error: OutboundError) -> Self {
+        match error.class {
+            OutboundErrorClass::Blocked => Self::Refused {
+                message: error.message,
+            },
+            class => Self::NetworkError {
+                class,
+                message: error.message,
+            },
+        }
+    }
+
+    pub fn delivered(&self) -> bool {
+        matches!(self, Self::Delivered { .. })
+    }
+
+    /// The status the receiver answered with, if it answered.
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            Self::Delivered { status } | Self::Rejected { status, .. } => Some(*status),
+            Self::NetworkError { .. } | Self::Refused { .. } => None,
+        }
+    }
+
+    /// What kind of failure this was, as recorded and counted; `None` when
+    /// delivered.
+    pub fn error_class(&self) -> Option<&'static str> {
+        match self {
+            Self::Delivered { .. } => None,
+            Self::Rejected { .. } => Some("http_status"),
+            Self::NetworkError { class, .. } => Some(class.as_str()),
+            Self::Refused { .. } => Some(OutboundErrorClass::Blocked.as_str()),
+        }
+    }
+
+    /// What went wrong, for people; `None` when delivered.
+    pub fn error_message(&self) -> Option<String> {
+        match self {
+            Self::Delivered { .. } => None,
+            Self::Rejected { status, .. } => Some(format!("the receiver answered {status}")),
+            Self::NetworkError { message, .. } | Self::Refused { message } => Some(message.clone()),
+        }
+    }
 }
 
 /// What to do after an attempt.
@@ -31,27 +104,25 @@ pub enum Next {
 /// `created_at`, made at `now`. `jitter` is a sample from `[-1, 1]`.
 pub fn next_step(
     settings: &CallbackSettings,
-    response: &Response,
+    outcome: &SendOutcome,
     attempt: u32,
     created_at: i64,
     now: i64,
     jitter: f64,
 ) -> Next {
-    let retry_after = match response {
-        Response::Status {
-            code: 200..=299, ..
-        } => return Next::Delivered,
-        Response::Status { code: 410, .. } => {
+    let retry_after = match outcome {
+        SendOutcome::Delivered { .. } => return Next::Delivered,
+        SendOutcome::Rejected { status: 410, .. } => {
             return Next::GiveUp("the receiver answered 410 Gone");
         }
-        Response::Failed {
-            class: OutboundErrorClass::Blocked,
-        } => return Next::GiveUp("the callback URL resolves to an address that is not allowed"),
-        Response::Status {
-            code: 429 | 503,
+        SendOutcome::Refused { .. } => {
+            return Next::GiveUp("the callback URL resolves to an address that is not allowed");
+        }
+        SendOutcome::Rejected {
+            status: 429 | 503,
             retry_after,
         } => retry_after.map(|wait| wait.min(settings.max_retry_after)),
-        _ => None,
+        SendOutcome::Rejected { .. } | SendOutcome::NetworkError { .. } => None,
     };
     if attempt >= settings.max_attempts {
         return Next::GiveUp("every attempt failed");
@@ -96,11 +167,15 @@ mod tests {
         }
     }
 
-    fn status(code: u16) -> Response {
-        Response::Status {
-            code,
-            retry_after: None,
-        }
+    fn status(code: u16) -> SendOutcome {
+        SendOutcome::answered(code, None)
+    }
+
+    fn network(class: OutboundErrorClass) -> SendOutcome {
+        SendOutcome::failed(OutboundError {
+            class,
+            message: "it broke".into(),
+        })
     }
 
     const NOW: i64 = 1_000_000_000;
@@ -121,12 +196,8 @@ mod tests {
             status(500),
             status(404),
             status(301),
-            Response::Failed {
-                class: OutboundErrorClass::Timeout,
-            },
-            Response::Failed {
-                class: OutboundErrorClass::Connect,
-            },
+            network(OutboundErrorClass::Timeout),
+            network(OutboundErrorClass::Connect),
         ] {
             assert_eq!(
                 next_step(&settings(), &response, 1, NOW, NOW, 0.0),
@@ -145,9 +216,13 @@ mod tests {
             next_step(&settings(), &status(410), 1, NOW, NOW, 0.0),
             Next::GiveUp(_)
         ));
-        let blocked = Response::Failed {
-            class: OutboundErrorClass::Blocked,
-        };
+        let blocked = network(OutboundErrorClass::Blocked);
+        assert_eq!(
+            blocked,
+            SendOutcome::Refused {
+                message: "it broke".into()
+            }
+        );
         assert!(matches!(
             next_step(&settings(), &blocked, 1, NOW, NOW, 0.0),
             Next::GiveUp(_)
@@ -156,10 +231,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
-        let asked = |code, seconds| Response::Status {
-            code,
-            retry_after: Some(Duration::from_secs(seconds)),
-        };
+        let asked = |code, seconds| SendOutcome::answered(code, Some(Duration::from_secs(seconds)));
         assert_eq!(
             next_step(&settings(), &asked(429, 120), 1, NOW, NOW, 0.0),
             Next::RetryAt(NOW + 120_000)
@@ -191,6 +263,40 @@ mod tests {
             next_step(&settings(), &status(500), 1, old, NOW, 0.0),
             Next::GiveUp(_)
         ));
+    }
+
+    #[test]
+    fn an_outcome_says_what_is_recorded_of_it() {
+        let cases = [
+            (status(204), true, Some(204), None, None),
+            (
+                status(500),
+                false,
+                Some(500),
+                Some("http_status"),
+                Some("the receiver answered 500"),
+            ),
+            (
+                network(OutboundErrorClass::Timeout),
+                false,
+                None,
+                Some("timeout"),
+                Some("it broke"),
+            ),
+            (
+                network(OutboundErrorClass::Blocked),
+                false,
+                None,
+                Some("blocked_address"),
+                Some("it broke"),
+            ),
+        ];
+        for (outcome, delivered, code, class, message) in cases {
+            assert_eq!(outcome.delivered(), delivered, "{outcome:?}");
+            assert_eq!(outcome.status_code(), code, "{outcome:?}");
+            assert_eq!(outcome.error_class(), class, "{outcome:?}");
+            assert_eq!(outcome.error_message().as_deref(), message, "{outcome:?}");
+        }
     }
 
     #[test]

@@ -7,11 +7,14 @@ use reqwest::{
     header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER},
 };
 
-use super::{outcome::parse_retry_after, signing::signature_header};
+use super::{
+    outcome::{SendOutcome, parse_retry_after},
+    signing::signature_header,
+};
 use crate::{
     outbound::{BodyCapture, CheckedUrl, Outbound, OutboundError},
     secrets::SigningSecret,
-    time::now_ms,
+    time::Clock,
 };
 
 /// A webhook to send.
@@ -29,16 +32,15 @@ pub struct Webhook<'a> {
 /// What happened to it.
 #[derive(Debug, Clone)]
 pub struct Sent {
-    pub status: Option<u16>,
-    pub retry_after: Option<Duration>,
+    pub outcome: SendOutcome,
+    /// The first bytes of the receiver's answer, if it answered.
     pub response_body: Option<String>,
-    pub error: Option<OutboundError>,
     pub duration_ms: i64,
 }
 
-pub async fn send(outbound: &Outbound, webhook: Webhook<'_>) -> Sent {
+pub async fn send(outbound: &Outbound, clock: &Clock, webhook: Webhook<'_>) -> Sent {
     let started = Instant::now();
-    let timestamp = now_ms() / 1000;
+    let timestamp = clock.now_ms() / 1000;
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let signature = signature_header(webhook.secrets, webhook.id, timestamp, webhook.body);
@@ -67,7 +69,7 @@ pub async fn send(outbound: &Outbound, webhook: Webhook<'_>) -> Sent {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, now_ms()));
+            .and_then(|v| parse_retry_after(v, clock.now_ms()));
         // The body is read within what is left of the same timeout; a
         // receiver that answers and then stalls does not hold the slot.
         let remaining = webhook.timeout.saturating_sub(started.elapsed());
@@ -84,17 +86,13 @@ pub async fn send(outbound: &Outbound, webhook: Webhook<'_>) -> Sent {
     let duration_ms = started.elapsed().as_millis() as i64;
     match outcome {
         Ok((status, retry_after, response_body)) => Sent {
-            status: Some(status),
-            retry_after,
+            outcome: SendOutcome::answered(status, retry_after),
             response_body,
-            error: None,
             duration_ms,
         },
         Err(error) => Sent {
-            status: None,
-            retry_after: None,
+            outcome: SendOutcome::failed(error),
             response_body: None,
-            error: Some(error),
             duration_ms,
         },
     }

@@ -9,7 +9,6 @@ use crate::{
     kinds::JobError,
     signals::Signal,
     store::{StoreError, WriteOp, WriteTx},
-    time::now_ms,
 };
 
 #[derive(Debug, Clone)]
@@ -33,7 +32,7 @@ impl WriteOp for CancelJob {
     type Output = CancelOutcome;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<CancelOutcome, StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let this_job = Condition::all()
             .add(job::Column::Id.eq(self.job_id.clone()))
             .add(job::Column::ClientId.eq(self.client_id.clone()));

@@ -13,9 +13,10 @@ use sea_orm::{
 use super::finish::{Finished, terminate};
 use crate::{
     callbacks::outbox,
+    claim::{Claim, come_back_at, take_lease},
     kinds::JobError,
-    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
-    time::now_ms,
+    queue::{ExecuteTask, Queue},
+    store::{StoreError, TaskRef, WriteOp, WriteTx},
 };
 
 #[derive(Debug, Clone)]
@@ -28,27 +29,21 @@ pub struct ClaimJob {
     pub task: Option<TaskRef>,
 }
 
+/// How a claim of a job ended: [`Claim::Claimed`] with the job as it is now,
+/// attempt number included.
+pub type JobClaim = Claim<job::Model, JobEnd>;
+
+/// Why there is nothing to run.
 // Returned once per claim and matched at once; boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum Claim {
-    /// Ours to run: the job as it is now, attempt number included.
-    Claimed(job::Model),
-    /// A retry due this soon: wait, then claim again. (Queue tasks are due
-    /// in whole seconds, so they arrive up to a second early.)
-    WaitUntil(i64),
-    /// Not runnable before this time (a retry further out, or a lease held
-    /// by another worker); a task for then has been queued.
-    Requeued(i64),
-    /// Ended here: canceled while its dead worker held it, or out of attempts.
+pub enum JobEnd {
+    /// Finished, canceled, or unknown.
+    AlreadyOver,
+    /// Ended by this claim: canceled while its dead worker held it, or out
+    /// of attempts.
     Terminated(job::Model),
-    /// Nothing to run: finished, canceled, or unknown.
-    Ended,
 }
-
-/// The longest wait for a retry that a worker sits out instead of queueing
-/// a task for later.
-const MAX_EARLY_MS: i64 = 1500;
 
 #[derive(Debug, FromQueryResult)]
 struct Unclaimable {
@@ -58,10 +53,10 @@ struct Unclaimable {
 }
 
 impl WriteOp for ClaimJob {
-    type Output = Claim;
+    type Output = JobClaim;
 
-    async fn apply(self, tx: &mut WriteTx) -> Result<Claim, StoreError> {
-        let now = now_ms();
+    async fn apply(self, tx: &mut WriteTx) -> Result<JobClaim, StoreError> {
+        let now = tx.now_ms();
         let claimable = Condition::any()
             .add(
                 Condition::all()
@@ -77,7 +72,7 @@ impl WriteOp for ClaimJob {
                     .add(job::Column::Status.eq(JobStatus::Running))
                     .add(job::Column::LeaseExpiresAt.lt(now)),
             );
-        let mut claim = job::Entity::update_many()
+        let claim = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
             .col_expr(
                 job::Column::Attempts,
@@ -87,24 +82,16 @@ impl WriteOp for ClaimJob {
                 job::Column::StartedAt,
                 Func::coalesce([Expr::col(job::Column::StartedAt), Expr::value(now)]).into(),
             )
-            .col_expr(job::Column::LeaseOwner, Expr::value(self.worker))
-            .col_expr(
-                job::Column::LeaseExpiresAt,
-                Expr::value(now + self.lease.as_millis() as i64),
-            )
             .col_expr(job::Column::NextAttemptAt, Expr::value(Option::<i64>::None))
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now));
+        let mut claim = take_lease(claim, &self.worker, now + self.lease.as_millis() as i64)
             .filter(job::Column::Id.eq(self.job_id.clone()))
             .filter(claimable)
             .into_query();
         claim.returning_all();
 
         let Some(job) = tx.fetch_optional::<job::Model, _>(&claim).await? else {
-            let outcome = why_not(tx, self.job_id, now).await?;
-            if !matches!(outcome, Claim::WaitUntil(_)) {
-                tx.retire(self.task.as_ref());
-            }
-            return Ok(outcome);
+            return why_not(tx, self.job_id, self.task.as_ref(), now).await;
         };
         let this_attempt = Condition::all()
             .add(job::Column::Id.eq(job.id.clone()))
@@ -153,7 +140,13 @@ impl WriteOp for ClaimJob {
     }
 }
 
-async fn why_not(tx: &mut WriteTx, job_id: JobId, now: i64) -> Result<Claim, StoreError> {
+/// The job could not be claimed: come back when it can be, or end.
+async fn why_not(
+    tx: &mut WriteTx,
+    job_id: JobId,
+    asked: Option<&TaskRef>,
+    now: i64,
+) -> Result<JobClaim, StoreError> {
     let state: Option<Unclaimable> = tx
         .fetch_optional(
             &job::Entity::find_by_id(job_id.clone())
@@ -177,18 +170,17 @@ async fn why_not(tx: &mut WriteTx, job_id: JobId, now: i64) -> Result<Claim, Sto
             lease_expires_at: Some(until),
             ..
         }) => until + 1,
-        _ => return Ok(Claim::Ended),
+        _ => {
+            tx.retire(asked);
+            return Ok(Claim::Ended(JobEnd::AlreadyOver));
+        }
     };
-    if later - now <= MAX_EARLY_MS {
-        return Ok(Claim::WaitUntil(later));
-    }
-    tx.push(Queue::Execute, &ExecuteTask { job_id }, Some(later))?;
-    Ok(Claim::Requeued(later))
+    come_back_at(tx, Queue::Execute, &ExecuteTask { job_id }, asked, later)
 }
 
-fn ended(finished: Finished) -> Claim {
-    match finished {
-        Finished::Terminal(job, _) => Claim::Terminated(job),
-        _ => Claim::Ended,
-    }
+fn ended(finished: Finished) -> JobClaim {
+    Claim::Ended(match finished {
+        Finished::Terminal(job, _) => JobEnd::Terminated(job),
+        _ => JobEnd::AlreadyOver,
+    })
 }

@@ -12,10 +12,11 @@ use serde_json::Value;
 
 use crate::{
     callbacks::outbox::{self, ClaimedDelivery, DeliveryLease},
+    claim::{clear_lease, held_by},
     kinds::JobError,
+    queue::{ExecuteTask, Queue},
     signals::Signal,
-    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
-    time::now_ms,
+    store::{StoreError, TaskRef, WriteOp, WriteTx},
 };
 
 /// How an attempt ended.
@@ -74,13 +75,9 @@ impl WriteOp for FinishAttempt {
 
 impl FinishAttempt {
     async fn write_outcome(self, tx: &mut WriteTx) -> Result<Finished, StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let deliver = self.deliver.as_ref();
-        let held = Condition::all()
-            .add(job::Column::Id.eq(self.job_id.clone()))
-            .add(job::Column::Status.eq(JobStatus::Running))
-            .add(job::Column::Attempts.eq(self.attempt))
-            .add(job::Column::LeaseOwner.eq(self.worker.clone()));
+        let held = attempt_held(&self.job_id, self.attempt, &self.worker);
         match self.outcome {
             AttemptOutcome::Succeeded(result) => {
                 let changes = [
@@ -110,19 +107,12 @@ impl FinishAttempt {
                 error,
                 retry_at: Some(retry_at),
             } => {
-                let mut update = job::Entity::update_many()
+                let update = job::Entity::update_many()
                     .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
                     .col_expr(job::Column::ErrorCode, Expr::value(error.code))
                     .col_expr(job::Column::ErrorMessage, Expr::value(error.message))
-                    .col_expr(job::Column::NextAttemptAt, Expr::value(retry_at))
-                    .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-                    .col_expr(
-                        job::Column::LeaseExpiresAt,
-                        Expr::value(Option::<i64>::None),
-                    )
-                    .col_expr(job::Column::UpdatedAt, Expr::value(now))
-                    .filter(held)
-                    .into_query();
+                    .col_expr(job::Column::NextAttemptAt, Expr::value(retry_at));
+                let mut update = clear_lease(update, now).filter(held).into_query();
                 update.returning_all();
                 let Some(job) = tx.fetch_optional::<job::Model, _>(&update).await? else {
                     return Ok(Finished::LeaseLost);
@@ -142,15 +132,8 @@ impl FinishAttempt {
                     .col_expr(
                         job::Column::Attempts,
                         Expr::col(job::Column::Attempts).sub(1),
-                    )
-                    .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-                    .col_expr(
-                        job::Column::LeaseExpiresAt,
-                        Expr::value(Option::<i64>::None),
-                    )
-                    .col_expr(job::Column::UpdatedAt, Expr::value(now))
-                    .filter(held)
-                    .into_query();
+                    );
+                let update = clear_lease(update, now).filter(held).into_query();
                 if tx.execute(&update).await? == 0 {
                     return Ok(Finished::LeaseLost);
                 }
@@ -167,6 +150,16 @@ impl FinishAttempt {
     }
 }
 
+/// The running attempt `attempt` of a job, while `worker` holds it: what
+/// every write of a running attempt is fenced by.
+pub(super) fn attempt_held(job_id: &JobId, attempt: i32, worker: &str) -> Condition {
+    Condition::all()
+        .add(job::Column::Id.eq(job_id.clone()))
+        .add(job::Column::Status.eq(JobStatus::Running))
+        .add(job::Column::Attempts.eq(attempt))
+        .add(held_by::<job::Entity>(worker))
+}
+
 /// Moves the job matching `filter` to a terminal `status`, records `error`
 /// and `changes`, writes the matching callback event and wakes long-polling
 /// readers.
@@ -179,7 +172,7 @@ pub(super) async fn terminate(
     now: i64,
     deliver: Option<&DeliveryLease>,
 ) -> Result<Finished, StoreError> {
-    let mut update = job::Entity::update_many()
+    let update = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status))
         .col_expr(
             job::Column::ErrorCode,
@@ -190,13 +183,8 @@ pub(super) async fn terminate(
             Expr::value(error.map(|e| e.message.clone())),
         )
         .col_expr(job::Column::FinishedAt, Expr::value(now))
-        .col_expr(job::Column::NextAttemptAt, Expr::value(Option::<i64>::None))
-        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(
-            job::Column::LeaseExpiresAt,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(job::Column::UpdatedAt, Expr::value(now));
+        .col_expr(job::Column::NextAttemptAt, Expr::value(Option::<i64>::None));
+    let mut update = clear_lease(update, now);
     for (column, value) in changes {
         update = update.col_expr(*column, value.clone());
     }

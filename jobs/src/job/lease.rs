@@ -1,24 +1,16 @@
 //! What a running attempt writes while it runs: lease renewals (which also
 //! carry cancel requests back to it) and progress.
 
-use jobcall_entity::{EventType, JobId, JobStatus, job};
+use jobcall_entity::{EventType, JobId, job};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryTrait, sea_query::Expr,
 };
 
+use super::finish::attempt_held as held;
 use crate::{
     callbacks::outbox,
     store::{StoreError, WriteOp, WriteTx},
-    time::now_ms,
 };
-
-fn held(job_id: &JobId, attempt: i32, worker: &str) -> Condition {
-    Condition::all()
-        .add(job::Column::Id.eq(job_id.clone()))
-        .add(job::Column::Status.eq(JobStatus::Running))
-        .add(job::Column::Attempts.eq(attempt))
-        .add(job::Column::LeaseOwner.eq(worker.to_owned()))
-}
 
 /// Extends the lease of a running attempt to `until`.
 #[derive(Debug, Clone)]
@@ -74,7 +66,7 @@ impl WriteOp for RecordProgress {
     type Output = ();
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = tx.now_ms();
         let percent = i16::from(self.percent.min(100));
         let mut record = job::Entity::update_many()
             .col_expr(job::Column::Progress, Expr::value(percent))

@@ -13,7 +13,7 @@ mod submit;
 mod view;
 
 pub use cancel::{CancelJob, CancelOutcome};
-pub use claim::{Claim, ClaimJob};
+pub use claim::{ClaimJob, JobClaim, JobEnd};
 pub use finish::{AttemptOutcome, FinishAttempt, Finished};
 pub use lease::{LeaseState, RecordProgress, RenewLease};
 pub use read::{JobFilter, JobPage, find_job, finished_among, list_jobs, queue_depth};

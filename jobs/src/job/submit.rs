@@ -1,5 +1,7 @@
 //! Accepting a job: its row and its first execution task, in one transaction.
 
+use std::time::Duration;
+
 use jobcall_entity::{CallbackState, ClientId, JobId, JobStatus, job};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::OnConflict,
@@ -7,17 +9,19 @@ use sea_orm::{
 
 use super::{IdempotencyKey, JobSpec};
 use crate::{
-    store::{ExecuteTask, Queue, StoreError, TaskRef, WriteOp, WriteTx},
-    time::now_ms,
+    queue::{ExecuteTask, Queue},
+    store::{StoreError, TaskRef, WriteOp, WriteTx},
 };
 
 /// A job ready to be written, built outside the writer so the transaction
 /// only runs SQL.
 #[derive(Debug, Clone)]
 pub struct Submission {
+    /// Its times are stamped when it is written.
     row: job::Model,
-    /// When the job's queue task falls due; `None` for now.
-    task_due_ms: Option<i64>,
+    /// How long after the job is written its queue task falls due; `None`
+    /// for at once.
+    task_delay: Option<Duration>,
 }
 
 /// What a submission came to.
@@ -38,7 +42,6 @@ impl Submission {
         key: Option<IdempotencyKey>,
         request_id: Option<String>,
     ) -> Self {
-        let now = now_ms();
         let request_hash = key.as_ref().map(|_| spec.fingerprint());
         let (callback_url, callback_events, callback_state) = match &spec.callback {
             Some(callback) => (
@@ -75,22 +78,22 @@ impl Submission {
             lease_owner: None,
             lease_expires_at: None,
             next_attempt_at: None,
-            created_at: now,
+            created_at: 0,
             started_at: None,
             finished_at: None,
-            updated_at: now,
+            updated_at: 0,
         };
         Self {
             row,
-            task_due_ms: None,
+            task_delay: None,
         }
     }
 
     /// For a job a worker of this process runs at once: its queue task only
-    /// falls due at `due_ms` (see `worker::LocalDispatch`).
-    pub fn handed_over(self, due_ms: i64) -> Self {
+    /// falls due `delay` later (see `worker::LocalDispatch`).
+    pub fn handed_over(self, delay: Duration) -> Self {
         Self {
-            task_due_ms: Some(due_ms),
+            task_delay: Some(delay),
             ..self
         }
     }
@@ -99,18 +102,24 @@ impl Submission {
 impl WriteOp for Submission {
     type Output = Submitted;
 
-    // Only new rows: safe to share a transaction with other submissions.
+    // Inserts only new rows: safe to share a transaction with any other op.
     const BATCHES: bool = true;
 
     async fn apply(self, tx: &mut WriteTx) -> Result<Submitted, StoreError> {
-        let row = self.row;
+        let now = tx.now_ms();
+        let row = job::Model {
+            created_at: now,
+            updated_at: now,
+            ..self.row
+        };
+        let task_due_ms = self.task_delay.map(|delay| now + delay.as_millis() as i64);
         let task = ExecuteTask {
             job_id: row.id.clone(),
         };
         if row.idempotency_key.is_none() {
             // Nothing to check: the row joins the group's one insert.
             tx.insert_job_at_commit(row.clone());
-            let task = tx.push(Queue::Execute, &task, self.task_due_ms)?;
+            let task = tx.push(Queue::Execute, &task, task_due_ms)?;
             return Ok(Submitted::Created(row, task));
         }
         let insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all())
@@ -138,7 +147,7 @@ impl WriteOp for Submission {
                 Submitted::KeyReused
             });
         }
-        let task = tx.push(Queue::Execute, &task, self.task_due_ms)?;
+        let task = tx.push(Queue::Execute, &task, task_due_ms)?;
         Ok(Submitted::Created(row, task))
     }
 }

@@ -7,13 +7,15 @@
 //! avoids apalis-sqlite's acknowledgement query, whose cost grows with
 //! every task a worker ever handled.
 
+use std::time::Duration;
+
 use sqlx::Row;
 
 use super::{
-    Database, Pools, Queue, StoreError,
-    queue::{StagedTask, TASK_MAX_ATTEMPTS},
+    Database, Pools, StoreError,
+    staged::{StagedTask, TASK_MAX_ATTEMPTS},
 };
-use crate::time::now_ms;
+use crate::{queue::Queue, time::Clock};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueGauge {
@@ -25,7 +27,8 @@ pub struct QueueGauge {
 }
 
 pub async fn sample_queues(db: &Database) -> Result<Vec<QueueGauge>, StoreError> {
-    let now_s = now_ms() as f64 / 1000.0;
+    // Due times in apalis's tables are on the system clock (see `StagedTask`).
+    let now_s = db.clock().to_system_ms(db.clock().now_ms()) as f64 / 1000.0;
     let mut gauges = Vec::new();
     for queue in Queue::ALL {
         let (depth, oldest): (i64, Option<f64>) = match db.pools() {
@@ -63,6 +66,32 @@ pub async fn sample_queues(db: &Database) -> Result<Vec<QueueGauge>, StoreError>
     Ok(gauges)
 }
 
+/// Makes every waiting task due `by` sooner: what a test clock's jump
+/// means for due times kept on the system clock (see `StagedTask`). Whole
+/// seconds, rounded up: a task that comes due a little early is waited out
+/// by its handler on the clock.
+pub async fn bring_tasks_forward(db: &Database, by: Duration) -> Result<u64, StoreError> {
+    let seconds = by.as_millis().div_ceil(1000) as i64;
+    let moved = match db.pools() {
+        Pools::Sqlite { writer, .. } => {
+            sqlx::query("UPDATE Jobs SET run_at = run_at - ?1 WHERE status = 'Pending'")
+                .bind(seconds)
+                .execute(writer)
+                .await?
+                .rows_affected()
+        }
+        Pools::Postgres(pool) => sqlx::query(
+            "UPDATE apalis.jobs SET run_at = run_at - make_interval(secs => $1) \
+             WHERE status = 'Pending'",
+        )
+        .bind(seconds as f64)
+        .execute(pool)
+        .await?
+        .rows_affected(),
+    };
+    Ok(moved)
+}
+
 /// Returns every task held by the apalis workers `names` to the queue, at
 /// once: they were fetched by workers of this process that have stopped
 /// (shutdown drops them rather than waiting, see `Workers::shutdown`).
@@ -98,6 +127,7 @@ pub async fn release_worker_tasks(db: &Database, names: &[String]) -> Result<u64
 pub(super) async fn push_tasks_sqlite(
     conn: &mut sqlx::SqliteConnection,
     tasks: &[&StagedTask],
+    clock: &Clock,
 ) -> Result<(), StoreError> {
     // 7 parameters a row, well under SQLite's 32,766.
     for chunk in tasks.chunks(1000) {
@@ -106,7 +136,7 @@ pub(super) async fn push_tasks_sqlite(
             "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
              priority, metadata, idempotency_key) VALUES {rows}"
         );
-        let now_s = (now_ms() / 1000) as u64;
+        let now_s = (clock.to_system_ms(clock.now_ms()) / 1000) as u64;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for task in chunk {
             query = query

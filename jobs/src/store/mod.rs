@@ -14,12 +14,13 @@
 //! the writer).
 
 mod apalis_tables;
-mod queue;
+mod staged;
 mod tx;
 mod writer;
 
 use std::{str::FromStr, time::Duration};
 
+use crate::time::Clock;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, SqlxPostgresConnector, SqlxSqliteConnector,
 };
@@ -29,8 +30,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use apalis_tables::{QueueGauge, release_worker_tasks, sample_queues};
-pub use queue::{DeliverTask, ExecuteTask, Queue};
+pub use apalis_tables::{QueueGauge, bring_tasks_forward, release_worker_tasks, sample_queues};
 pub use tx::{TaskRef, WriteTx};
 pub use writer::{ReleaseTask, RequeueTask, WriteOp, Writer};
 
@@ -80,6 +80,8 @@ pub enum Pools {
 pub struct Database {
     pools: Pools,
     reads: DatabaseConnection,
+    /// What write transactions stamp their times with.
+    clock: Clock,
 }
 
 impl Database {
@@ -134,6 +136,7 @@ impl Database {
         Ok(Self {
             pools: Pools::Sqlite { writer, readers },
             reads,
+            clock: Clock::system(),
         })
     }
 
@@ -148,7 +151,17 @@ impl Database {
         Ok(Self {
             pools: Pools::Postgres(pool),
             reads,
+            clock: Clock::system(),
         })
+    }
+
+    /// The same database, its writes stamped by `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -221,7 +234,7 @@ impl Database {
 
     /// Starts a write transaction. Only the [`Writer`] calls this.
     async fn begin(&self) -> Result<WriteTx, StoreError> {
-        WriteTx::begin(&self.pools).await
+        WriteTx::begin(&self.pools, self.clock.clone()).await
     }
 
     /// A cheap round trip, for readiness checks.

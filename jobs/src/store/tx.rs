@@ -10,14 +10,15 @@ use sea_query_sqlx::SqlxValues;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
-use super::{Pools, Queue, StoreError, apalis_tables, queue::StagedTask};
-use crate::signals::Signal;
+use super::{Pools, StoreError, apalis_tables, staged::StagedTask};
+use crate::{queue::Queue, signals::Signal, time::Clock};
 
 /// An open write transaction. Statements are sea-query builders, rendered for
 /// the backend at hand. Queue pushes and signals are staged and happen at
 /// commit, so that an operation rolled back to its savepoint leaves none.
 pub struct WriteTx {
     conn: Conn,
+    clock: Clock,
     new_jobs: Vec<job::Model>,
     new_attempts: Vec<delivery_attempt::ActiveModel>,
     staged_tasks: Vec<StagedTask>,
@@ -68,7 +69,7 @@ pub(crate) struct Mark {
 }
 
 impl WriteTx {
-    pub(super) async fn begin(pools: &Pools) -> Result<Self, StoreError> {
+    pub(super) async fn begin(pools: &Pools, clock: Clock) -> Result<Self, StoreError> {
         let conn = match pools {
             // IMMEDIATE takes the write lock up front: another process's
             // writer then waits in the busy handler instead of failing a
@@ -80,6 +81,7 @@ impl WriteTx {
         };
         Ok(Self {
             conn,
+            clock,
             new_jobs: Vec::new(),
             new_attempts: Vec::new(),
             staged_tasks: Vec::new(),
@@ -87,6 +89,15 @@ impl WriteTx {
             released: Vec::new(),
             signals: Vec::new(),
         })
+    }
+
+    /// The time now, on the process's clock: what every write stamps.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -157,7 +168,7 @@ impl WriteTx {
         args: &T,
         due_ms: Option<i64>,
     ) -> Result<TaskRef, StoreError> {
-        let task = StagedTask::new(queue, args, due_ms)?;
+        let task = StagedTask::new(queue, args, due_ms, &self.clock)?;
         let id = TaskRef(task.id.to_string());
         self.staged_tasks.push(task);
         Ok(id)
@@ -272,7 +283,7 @@ impl WriteTx {
         match &mut self.conn {
             Conn::Sqlite(tx) if !tasks.is_empty() => {
                 let all: Vec<&StagedTask> = tasks.iter().collect();
-                apalis_tables::push_tasks_sqlite(tx, &all).await?;
+                apalis_tables::push_tasks_sqlite(tx, &all, &self.clock).await?;
             }
             Conn::Sqlite(_) => {}
             Conn::Postgres(tx) => {

@@ -380,15 +380,15 @@ impl WriteOp for ReleaseTask {
     }
 }
 
-/// Replaces a queue task with a fresh one due at `due_ms`: for a handler
+/// Replaces a queue task with a fresh one due `delay` from now: for a handler
 /// that failed to write its outcome. Its task stays locked by this (live)
 /// worker otherwise, and apalis hands a live worker's tasks to no one.
 #[derive(Debug, Clone)]
 pub struct RequeueTask<T> {
-    pub queue: super::Queue,
+    pub queue: crate::queue::Queue,
     pub args: T,
     pub task: super::TaskRef,
-    pub due_ms: i64,
+    pub delay: std::time::Duration,
 }
 
 impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTask<T> {
@@ -397,7 +397,8 @@ impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTas
 
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
         tx.retire(Some(&self.task));
-        tx.push(self.queue, &self.args, Some(self.due_ms))?;
+        let due_ms = tx.now_ms() + self.delay.as_millis() as i64;
+        tx.push(self.queue, &self.args, Some(due_ms))?;
         Ok(())
     }
 }

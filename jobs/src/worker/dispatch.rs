@@ -9,13 +9,13 @@
 //! that meets its own task, which finds it leased and queues itself for
 //! when the lease would lapse, as for any job a worker holds.)
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use jobcall_entity::JobId;
 use tokio::{runtime::Handle, sync::OwnedSemaphorePermit};
 
-use super::{WorkerRuntime, execute};
-use crate::{store::TaskRef, time::now_ms};
+use super::{execute, runtime::WorkerRuntime};
+use crate::store::TaskRef;
 
 #[derive(Clone)]
 pub struct LocalDispatch {
@@ -62,10 +62,10 @@ impl LocalDispatch {
 }
 
 impl Reserved {
-    /// When the job's queue task falls due: once this process has had the
-    /// takeover time to run it.
-    pub fn fallback_due_ms(&self) -> i64 {
-        now_ms() + self.runtime.settings.worker.takeover.as_millis() as i64
+    /// How long after the job is written its queue task falls due: once
+    /// this process has had the takeover time to run it.
+    pub fn fallback_delay(&self) -> Duration {
+        self.runtime.services.settings.worker.takeover
     }
 
     /// Runs the committed job `job_id`, whose queue task is `task`.

@@ -12,21 +12,21 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
-use super::{WorkerRuntime, run_handler, write_durably};
+use super::{
+    deliver::{deliver_now, delivery_lease},
+    runtime::{Halt, Settled, WorkerRuntime, claim_settled, run_handler, write_durably},
+};
 use crate::{
     backoff,
-    callbacks::{
-        deliver::{deliver_now, delivery_lease},
-        outbox::DeliveryLease,
-    },
+    callbacks::outbox::DeliveryLease,
     job::{
-        AttemptOutcome, Claim, ClaimJob, FinishAttempt, Finished, LeaseState, RecordProgress,
+        AttemptOutcome, ClaimJob, FinishAttempt, Finished, JobEnd, LeaseState, RecordProgress,
         RenewLease,
     },
     kinds::{JobContext, JobError, Progress},
     metrics::KindLabels,
-    store::{ExecuteTask, Queue, ReleaseTask, StoreError, TaskRef},
-    time::now_ms,
+    queue::{ExecuteTask, Queue},
+    store::{ReleaseTask, TaskRef},
 };
 
 /// The apalis handler of the execute queue. Errors are database errors only;
@@ -70,39 +70,30 @@ pub(super) fn spawn_handed_over(
     );
 }
 
-async fn execute(
-    runtime: &Arc<WorkerRuntime>,
-    job_id: JobId,
-    task: TaskRef,
-) -> Result<(), StoreError> {
-    loop {
-        let claim = ClaimJob {
-            job_id: job_id.clone(),
-            worker: runtime.instance.clone(),
-            lease: runtime.settings.worker.takeover,
-            task: Some(task.clone()),
-        };
-        match write_durably(runtime, claim).await? {
-            Claim::Claimed(job) => return run_attempt(runtime, job, task).await,
-            Claim::WaitUntil(at) => {
-                let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => continue,
-                    // Shutting down: a later claim (after a restart) finds the job still queued.
-                    _ = runtime.hand_back.cancelled() => return Err(StoreError::WriterStopped),
-                }
-            }
-            Claim::Requeued(at) => {
-                debug!(at, "not runnable yet; queued for later");
-                return Ok(());
-            }
-            Claim::Terminated(job) => {
-                info!(status = job.status.as_str(), "ended at takeover");
-                runtime.metrics.job_finished(&job.kind, job.status.as_str());
-                return Ok(());
-            }
-            Claim::Ended => return Ok(()),
+async fn execute(runtime: &Arc<WorkerRuntime>, job_id: JobId, task: TaskRef) -> Result<(), Halt> {
+    let claim = || ClaimJob {
+        job_id: job_id.clone(),
+        worker: runtime.instance.clone(),
+        lease: runtime.settings().worker.takeover,
+        task: Some(task.clone()),
+    };
+    // Shutting down while waiting: a later claim (after a restart) finds
+    // the job still queued.
+    match claim_settled(runtime, claim).await? {
+        Settled::Claimed(job) => run_attempt(runtime, job, task).await,
+        Settled::Requeued(at) => {
+            debug!(at, "not runnable yet; queued for later");
+            Ok(())
         }
+        Settled::Ended(JobEnd::Terminated(job)) => {
+            info!(status = job.status.as_str(), "ended at takeover");
+            runtime
+                .services
+                .metrics
+                .job_finished(&job.kind, job.status.as_str());
+            Ok(())
+        }
+        Settled::Ended(JobEnd::AlreadyOver) => Ok(()),
     }
 }
 
@@ -119,7 +110,7 @@ async fn run_attempt(
     runtime: &Arc<WorkerRuntime>,
     job: job::Model,
     task: TaskRef,
-) -> Result<(), StoreError> {
+) -> Result<(), Halt> {
     let span = Span::current();
     span.record("kind", job.kind.as_str());
     span.record("attempt", job.attempts);
@@ -128,10 +119,11 @@ async fn run_attempt(
     }
     let started = Instant::now();
     let cancel = runtime.hand_back.child_token();
-    let _registration = runtime.signals.register_running(&job.id, cancel.clone());
+    let services = &runtime.services;
+    let _registration = services.signals.register_running(&job.id, cancel.clone());
     let (ctx, progress) = JobContext::new(job.id.clone(), job.attempts as u32, cancel.clone());
 
-    let outcome = match runtime.registry.get(&job.kind).cloned() {
+    let outcome = match services.registry.get(&job.kind).cloned() {
         None => AttemptOutcome::Failed {
             error: JobError::permanent(
                 "unknown_kind",
@@ -155,7 +147,7 @@ async fn run_attempt(
                     Ok(value) => AttemptOutcome::Succeeded(value),
                     Err(error) => failed(runtime, &job, error),
                 },
-                _ = tokio::time::sleep(timeout) => failed(
+                () = services.clock.sleep(timeout) => failed(
                     runtime,
                     &job,
                     JobError::retryable("timeout", format!("the attempt ran longer than {} s", timeout.as_secs())),
@@ -182,7 +174,7 @@ async fn run_attempt(
     };
     let ran = started.elapsed();
     let duration_ms = ran.as_millis() as u64;
-    runtime
+    services
         .metrics
         .job_run_seconds
         .get_or_create(&KindLabels {
@@ -191,7 +183,7 @@ async fn run_attempt(
         .observe(ran.as_secs_f64());
     match write_durably(runtime, finish).await? {
         Finished::Terminal(done, claimed) => {
-            runtime
+            services
                 .metrics
                 .job_finished(&done.kind, done.status.as_str());
             info!(status = done.status.as_str(), duration_ms, "{describe}");
@@ -216,11 +208,11 @@ async fn run_attempt(
 fn failed(runtime: &WorkerRuntime, job: &job::Model, error: JobError) -> AttemptOutcome {
     let retry_at = (error.retryable && job.attempts < job.max_attempts).then(|| {
         let delay = backoff::delay(
-            runtime.settings.worker.retry_backoff,
+            runtime.settings().worker.retry_backoff,
             job.attempts as u32,
             backoff::jitter_sample(),
         );
-        now_ms() + delay.as_millis() as i64
+        runtime.services.clock.after(delay)
     });
     AttemptOutcome::Failed { error, retry_at }
 }
@@ -257,19 +249,20 @@ async fn stop_reason(
 /// (or can no longer be renewed before it runs out). A cancel requested from
 /// another process arrives here, with the renewal.
 async fn keep_lease(runtime: &WorkerRuntime, job: &job::Model, cancel: &CancellationToken) {
-    let lease = runtime.settings.worker.takeover;
+    let clock = &runtime.services.clock;
+    let lease = runtime.settings().worker.takeover;
     let every = (lease / 4).max(Duration::from_millis(100));
-    let mut held_until = job.lease_expires_at.unwrap_or_else(now_ms);
+    let mut held_until = job.lease_expires_at.unwrap_or_else(|| clock.now_ms());
     loop {
-        tokio::time::sleep(every).await;
-        let until = now_ms() + lease.as_millis() as i64;
+        clock.sleep(every).await;
+        let until = clock.after(lease);
         let renew = RenewLease {
             job_id: job.id.clone(),
             attempt: job.attempts,
             worker: runtime.instance.clone(),
             until,
         };
-        match runtime.writer.run(renew).await {
+        match runtime.services.writer.run(renew).await {
             Ok(LeaseState::Held { cancel_requested }) => {
                 held_until = until;
                 if cancel_requested {
@@ -280,7 +273,7 @@ async fn keep_lease(runtime: &WorkerRuntime, job: &job::Model, cancel: &Cancella
             Err(err) => {
                 warn!(error = %err, "could not renew the lease");
                 // Stop before the lease lapses: past it, another worker may run the job.
-                if now_ms() + every.as_millis() as i64 >= held_until {
+                if clock.after(every) >= held_until {
                     return;
                 }
             }
@@ -303,7 +296,7 @@ async fn record_progress(runtime: &WorkerRuntime, job: &job::Model, mut progress
             worker: runtime.instance.clone(),
             percent,
         };
-        if let Err(err) = runtime.writer.run(record).await {
+        if let Err(err) = runtime.services.writer.run(record).await {
             warn!(error = %err, "could not record progress");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -5,7 +5,7 @@ use std::{sync::Once, time::Duration};
 
 use jobcall::{
     Application, Customize, Role, Settings,
-    app::migrate,
+    app::{ClockControl, migrate},
     settings::{RawSettings, Secret},
 };
 use jobcall_api::auth::{Scope, TokenIssuer};
@@ -36,6 +36,9 @@ pub struct TestApp {
     pub client: Client,
     pub receiver: Receiver,
     pub settings: Settings,
+    /// The server runs on a test clock: the system's, plus what
+    /// [`TestApp::advance`] moved it by.
+    clock: ClockControl,
     issuer: TokenIssuer,
     stop: Option<oneshot::Sender<()>>,
     running: Option<JoinHandle<anyhow::Result<()>>>,
@@ -86,12 +89,16 @@ impl TestApp {
     }
 
     /// A server with `configure` applied to the test settings and
-    /// `customize` to the application.
+    /// `customize` to the application (whose clock is always a test clock).
     pub async fn spawn_with(
         backend: Backend,
         configure: impl FnOnce(&mut RawSettings),
         customize: Customize,
     ) -> TestApp {
+        let customize = Customize {
+            test_clock: Some(customize.test_clock.unwrap_or_default()),
+            ..customize
+        };
         init_logs();
         let dir = tempfile::tempdir().unwrap();
         let database = Database::create(&backend, dir.path()).await;
@@ -103,6 +110,7 @@ impl TestApp {
             .await
             .expect("the application starts");
         let base = format!("http://127.0.0.1:{}", app.port().unwrap());
+        let clock = app.clock_control().expect("built with a test clock");
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -125,12 +133,19 @@ impl TestApp {
             },
             receiver: Receiver::start().await,
             settings,
+            clock,
             issuer,
             stop: Some(stop),
             running: Some(running),
             database,
             _dir: dir,
         }
+    }
+
+    /// Moves the server's clock forward by `by`, at once: what a test would
+    /// otherwise sleep through.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by).await.expect("the clock moves");
     }
 
     /// How many tasks apalis's queue table holds (due or not, locked or not).
@@ -287,7 +302,7 @@ pub async fn read(method: Method, path: &str, response: reqwest::Response) -> (S
 async fn bootstrap_client(settings: &Settings, name: &str) -> (ClientId, String) {
     let db = migrate(settings).await.unwrap();
     let key = EncryptionKey::parse(settings.secrets_key.as_ref().unwrap().expose()).unwrap();
-    let writer = Writer::start(db.clone(), Signals::new());
+    let writer = Writer::start(db.clone(), Signals::new(db.clock().clone()));
     let (client, secret) = writer
         .run(CreateClient::new(name.into(), &key))
         .await

@@ -1,0 +1,228 @@
+//! The apalis handler of the delivery queue: one attempt of one event, made
+//! from the queue or straight after the job's worker wrote the event.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::OwnedSemaphorePermit;
+
+use apalis::prelude::{BoxDynError, Data, TaskId};
+use jobcall_entity::{DeliveryTrigger, event};
+use tracing::{Instrument, Span, field, info, info_span, warn};
+
+use super::runtime::{Halt, Settled, WorkerRuntime, claim_settled, run_handler, write_durably};
+use crate::{
+    backoff::jitter_sample,
+    callbacks::{
+        ClaimDelivery, DeferDelivery, RecordAttempt, Recorded,
+        outbox::ClaimedDelivery,
+        outcome::{Next, SendOutcome, next_step},
+        sender::{Sent, Webhook, send},
+    },
+    metrics::OutcomeLabels,
+    queue::{DeliverTask, Queue},
+    store::TaskRef,
+};
+
+/// How long an attempt waits for a slot at a busy receiver before giving
+/// the event back to the queue.
+const RECEIVER_WAIT: Duration = Duration::from_secs(1);
+
+pub(super) async fn handle(
+    task: DeliverTask,
+    id: TaskId,
+    runtime: Data<Arc<WorkerRuntime>>,
+) -> Result<(), BoxDynError> {
+    let span = info_span!(
+        "delivery",
+        event_id = %task.event_id,
+        trigger = ?task.trigger,
+        job_id = field::Empty,
+        event_type = field::Empty,
+        request_id = field::Empty
+    );
+    let runtime = Arc::clone(&runtime);
+    let handled = TaskRef(id.to_string());
+    let work = {
+        let (runtime, task, handled) = (runtime.clone(), task.clone(), handled.clone());
+        async move { deliver(&runtime, task, handled).await }.instrument(span)
+    };
+    run_handler(&runtime, Queue::Deliver, task, handled, work).await
+}
+
+/// How long an attempt holds its event: long enough for one whole attempt,
+/// so two never overlap; otherwise the takeover time, like a job's.
+pub(super) fn delivery_lease(runtime: &WorkerRuntime) -> Duration {
+    let settings = runtime.settings();
+    settings
+        .worker
+        .takeover
+        .max(settings.callbacks.attempt_timeout + Duration::from_secs(1))
+}
+
+/// Delivers an event the worker leased to itself when it wrote it (see
+/// [`crate::callbacks::outbox::DeliveryLease`]), in a task of its own,
+/// holding `slot`.
+pub(super) fn deliver_now(
+    runtime: &Arc<WorkerRuntime>,
+    claimed: ClaimedDelivery,
+    slot: OwnedSemaphorePermit,
+) {
+    let span = info_span!(
+        "delivery",
+        event_id = %claimed.event.id,
+        trigger = ?DeliveryTrigger::Scheduled,
+        job_id = field::Empty,
+        event_type = field::Empty,
+        request_id = field::Empty
+    );
+    let runtime_for_task = runtime.clone();
+    runtime.attempts.spawn(
+        async move {
+            let runtime = runtime_for_task;
+            let (event, task) = (claimed.event, claimed.task);
+            if let Err(err) = attempt(&runtime, event, DeliveryTrigger::Scheduled, task).await {
+                // The event's queue task delivers it once the lease lapses.
+                warn!(error = %err, "delivery could not be recorded; the queue retries it");
+            }
+            drop(slot);
+        }
+        .instrument(span),
+    );
+}
+
+async fn deliver(
+    runtime: &Arc<WorkerRuntime>,
+    task: DeliverTask,
+    handled: TaskRef,
+) -> Result<(), Halt> {
+    let lease = delivery_lease(runtime);
+    let claim = || ClaimDelivery {
+        event_id: task.event_id.clone(),
+        trigger: task.trigger,
+        worker: runtime.instance.clone(),
+        lease,
+        task: Some(handled.clone()),
+    };
+    match claim_settled(runtime, claim).await? {
+        Settled::Claimed(event) => attempt(runtime, event, task.trigger, handled).await,
+        Settled::Requeued(_) | Settled::Ended(()) => Ok(()),
+    }
+}
+
+async fn attempt(
+    runtime: &Arc<WorkerRuntime>,
+    event: event::Model,
+    trigger: DeliveryTrigger,
+    handled: TaskRef,
+) -> Result<(), Halt> {
+    let span = Span::current();
+    span.record("job_id", event.job_id.as_str());
+    span.record("event_type", event.event_type.as_str());
+    if let Some(request_id) = &event.request_id {
+        span.record("request_id", request_id.as_str());
+    }
+    let services = &runtime.services;
+    let settings = &services.settings.callbacks;
+
+    let sent = match services.outbound.guard().policy().parse_url(&event.url) {
+        Err(refused) => Sent {
+            outcome: SendOutcome::Refused {
+                message: format!("URL {refused}"),
+            },
+            response_body: None,
+            duration_ms: 0,
+        },
+        Ok(url) => {
+            let Some(_slot) = runtime
+                .receivers
+                .acquire(&url.authority(), RECEIVER_WAIT)
+                .await
+            else {
+                let defer = DeferDelivery {
+                    event_id: event.id.clone(),
+                    trigger,
+                    worker: runtime.instance.clone(),
+                    at: services.clock.now_ms() + 1000 + (jitter_sample().abs() * 1000.0) as i64,
+                    task: Some(handled),
+                };
+                write_durably(runtime, defer).await?;
+                info!(receiver = %url.authority(), "receiver busy; delivery put off");
+                return Ok(());
+            };
+            let secrets = services.secrets.get(&services.db, &event.client_id).await?;
+            let webhook = Webhook {
+                url: &url,
+                id: event.id.as_str(),
+                body: &event.payload,
+                secrets: &secrets,
+                timeout: settings.attempt_timeout,
+                keep_bytes: settings.response_body_bytes,
+            };
+            send(&services.outbound, &services.clock, webhook).await
+        }
+    };
+
+    let attempt_no = event.attempts as u32 + 1;
+    let now = services.clock.now_ms();
+    let next = next_step(
+        settings,
+        &sent.outcome,
+        attempt_no,
+        event.created_at,
+        now,
+        jitter_sample(),
+    );
+    record_metrics(runtime, &event, &sent.outcome, now);
+    let status = sent.outcome.status_code();
+    let error = sent.outcome.error_message().unwrap_or_default();
+    match &next {
+        Next::Delivered => info!(
+            attempt = attempt_no,
+            status,
+            duration_ms = sent.duration_ms,
+            "callback delivered"
+        ),
+        Next::RetryAt(at) => warn!(
+            attempt = attempt_no,
+            status,
+            error,
+            retry_in_ms = at - now,
+            "callback attempt failed"
+        ),
+        Next::GiveUp(reason) => warn!(
+            attempt = attempt_no,
+            status, error, reason, "callback given up"
+        ),
+    }
+    let record = RecordAttempt {
+        event,
+        trigger,
+        worker: runtime.instance.clone(),
+        sent,
+        next,
+        task: Some(handled),
+    };
+    if write_durably(runtime, record).await? == Recorded::LeaseLost {
+        warn!(
+            "the delivery lease lapsed during the attempt; its outcome was recorded but not applied"
+        );
+    }
+    Ok(())
+}
+
+fn record_metrics(runtime: &WorkerRuntime, event: &event::Model, outcome: &SendOutcome, now: i64) {
+    let metrics = &runtime.services.metrics;
+    let label = outcome.error_class().unwrap_or("delivered");
+    metrics
+        .callback_attempts
+        .get_or_create(&OutcomeLabels {
+            outcome: label.to_owned(),
+        })
+        .inc();
+    if outcome.delivered() {
+        let latency_ms = (now - event.created_at).max(0);
+        metrics
+            .delivery_latency_seconds
+            .observe(latency_ms as f64 / 1000.0);
+    }
+}
