@@ -2,6 +2,9 @@
 //! a token's own `alg` header is only compared against it, never obeyed, so
 //! `none` and algorithm-confusion tokens fail. `sub` names the client,
 //! `scope` holds space-separated scopes, `exp` is required.
+//!
+//! Reading the token off a request is `bearer.rs`: this file knows tokens,
+//! keys and clients, not the application state.
 
 use std::{
     collections::HashMap,
@@ -10,13 +13,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use futures::future::LocalBoxFuture;
 use jobcall_entity::ClientId;
+use jobcall_jobs::store::{Database, StoreError};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +170,36 @@ impl Authenticator {
                 _ => "the token is malformed".to_owned(),
             })
     }
+
+    /// The caller a bearer token names: a valid token whose subject is a
+    /// client of this server.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        known_clients: &KnownClients,
+        db: &Database,
+    ) -> Result<Caller, ApiError> {
+        let claims = self
+            .verify(token)
+            .map_err(|detail| ApiError::Unauthorized {
+                detail,
+                invalid_token: true,
+            })?;
+        let unknown = || ApiError::Unauthorized {
+            detail: "the token's subject is not a client of this server".into(),
+            invalid_token: true,
+        };
+        let client_id = ClientId::parse(&claims.sub).map_err(|_| unknown())?;
+        if !known_clients.contains(db, &client_id).await? {
+            return Err(unknown());
+        }
+        let scopes = claims
+            .scope
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect();
+        Ok(Caller { client_id, scopes })
+    }
 }
 
 fn key_kind(algorithm: Algorithm) -> &'static str {
@@ -259,58 +291,6 @@ impl Caller {
     }
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(request);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("no application state".into()))?;
-            let token = token?;
-            let claims = state
-                .auth
-                .verify(&token)
-                .map_err(|detail| ApiError::Unauthorized {
-                    detail,
-                    invalid_token: true,
-                })?;
-            let unknown = || ApiError::Unauthorized {
-                detail: "the token's subject is not a client of this server".into(),
-                invalid_token: true,
-            };
-            let client_id = ClientId::parse(&claims.sub).map_err(|_| unknown())?;
-            if !state.known_clients.contains(&state, &client_id).await? {
-                return Err(unknown());
-            }
-            let scopes = claims
-                .scope
-                .split_whitespace()
-                .filter_map(Scope::parse)
-                .collect();
-            Ok(Caller { client_id, scopes })
-        })
-    }
-}
-
-fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || ApiError::Unauthorized {
-        detail: "this operation needs an `Authorization: Bearer <token>` header".into(),
-        invalid_token: false,
-    };
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
-    let value = value.to_str().map_err(|_| missing())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(missing());
-    }
-    Ok(token.trim().to_owned())
-}
-
 /// Clients known to exist, so that authenticating does not read the
 /// database on every request. Clients are never deleted, so a positive
 /// answer stays true; entries still expire to bound the memory.
@@ -323,15 +303,13 @@ const KNOWN_FOR: Duration = Duration::from_secs(300);
 const MAX_KNOWN: usize = 100_000;
 
 impl KnownClients {
-    async fn contains(&self, state: &AppState, id: &ClientId) -> Result<bool, ApiError> {
+    async fn contains(&self, db: &Database, id: &ClientId) -> Result<bool, StoreError> {
         if let Some(seen) = self.lock().get(id)
             && seen.elapsed() < KNOWN_FOR
         {
             return Ok(true);
         }
-        let exists = jobcall_jobs::clients::find_client(&state.db, id)
-            .await?
-            .is_some();
+        let exists = jobcall_jobs::clients::find_client(db, id).await?.is_some();
         if exists {
             let mut seen = self.lock();
             if seen.len() >= MAX_KNOWN {
