@@ -179,8 +179,7 @@ fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyh
                 &pem,
                 jwt.issuer.clone(),
                 jwt.audience.clone(),
-            )
-            .map_err(anyhow::Error::msg)?
+            )?
         }
         None => {
             let keys = keys::resolve(settings)?;
@@ -193,9 +192,7 @@ fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyh
             TokenIssuer::hs256(&secret, jwt.issuer.clone(), jwt.audience.clone())
         }
     };
-    issuer
-        .mint(&client, &scopes, ttl)
-        .map_err(anyhow::Error::msg)
+    Ok(issuer.mint(&client, &scopes, ttl)?)
 }
 
 fn parse_ttl(text: &str) -> Option<Duration> {
