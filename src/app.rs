@@ -160,13 +160,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = settings.domain.worker.shutdown_grace;
         let server = if role.runs_api() {
-            let auth = Authenticator::new(
-                &settings
-                    .jwt
-                    .auth_config(keys.jwt_secret.as_deref())
-                    .map_err(anyhow::Error::msg)?,
-            )
-            .map_err(anyhow::Error::msg)?;
+            let auth = Authenticator::new(&settings.jwt.auth_config(keys.jwt_secret.as_deref())?);
             let state = web::Data::new(AppState::new(
                 services.clone(),
                 settings.api.clone(),

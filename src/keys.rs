@@ -11,6 +11,7 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
+use jobcall_api::auth::KeyKind;
 use jobcall_jobs::secrets::{EncryptionKey, random_bytes};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
@@ -19,7 +20,7 @@ use crate::settings::Settings;
 
 /// The keys in use.
 pub struct Keys {
-    /// The HS256 secret, when the algorithm is HS256.
+    /// The shared secret, when the algorithm takes one.
     pub jwt_secret: Option<Vec<u8>>,
     pub secrets_key: EncryptionKey,
 }
@@ -36,7 +37,7 @@ pub fn key_file(data_dir: &Path) -> PathBuf {
 
 /// The configured keys, or the development ones (generated on first use).
 pub fn resolve(settings: &Settings) -> anyhow::Result<Keys> {
-    let hs256 = settings.jwt.algorithm == jsonwebtoken::Algorithm::HS256;
+    let hs256 = KeyKind::of(settings.jwt.algorithm)? == KeyKind::SharedSecret;
     let configured_jwt = settings
         .jwt
         .secret

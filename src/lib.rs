@@ -3,6 +3,7 @@
 //! command line.
 
 pub mod app;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod keys;
 pub mod settings;

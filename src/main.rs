@@ -43,6 +43,7 @@ enum Command {
     },
     /// Measure this machine: accept rate, end-to-end latency, sustained
     /// throughput and memory, against a server started for the purpose.
+    #[cfg(feature = "bench")]
     Bench(jobcall::bench::BenchArgs),
     /// Mint a token for a client, signed with this server's key.
     Token {
@@ -95,6 +96,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        #[cfg(feature = "bench")]
         Command::Bench(args) => jobcall::bench::run_bench(args).await,
         Command::Serve => serve(settings, Role::Serve).await,
         Command::Api => serve(settings, Role::Api).await,
@@ -179,8 +181,7 @@ fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyh
                 &pem,
                 jwt.issuer.clone(),
                 jwt.audience.clone(),
-            )
-            .map_err(anyhow::Error::msg)?
+            )?
         }
         None => {
             let keys = keys::resolve(settings)?;
@@ -193,9 +194,7 @@ fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyh
             TokenIssuer::hs256(&secret, jwt.issuer.clone(), jwt.audience.clone())
         }
     };
-    issuer
-        .mint(&client, &scopes, ttl)
-        .map_err(anyhow::Error::msg)
+    Ok(issuer.mint(&client, &scopes, ttl)?)
 }
 
 fn parse_ttl(text: &str) -> Option<Duration> {

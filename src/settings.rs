@@ -18,7 +18,7 @@ use figment::{
 use ipnet::IpNet;
 use jobcall_api::{
     ApiSettings,
-    auth::{AuthConfig, VerificationKey, parse_algorithm},
+    auth::{AuthConfig, KeyError, KeyMaterial, parse_algorithm},
 };
 use jobcall_jobs::{
     config::{Backoff, CallbackSettings, DomainSettings, JobLimits, WorkerSettings},
@@ -204,25 +204,17 @@ pub struct JwtSettings {
 
 impl JwtSettings {
     /// The verification side, given the HS256 secret in use.
-    pub fn auth_config(&self, hs256_secret: Option<&[u8]>) -> Result<AuthConfig, String> {
-        let key = match (self.algorithm, hs256_secret, &self.public_key_pem) {
-            (jsonwebtoken::Algorithm::HS256, Some(secret), _) => {
-                VerificationKey::Secret(secret.to_vec())
-            }
-            (jsonwebtoken::Algorithm::HS256, None, _) => {
-                return Err("HS256 needs JOBCALL_JWT_SECRET".into());
-            }
-            (_, _, Some(pem)) => VerificationKey::PublicPem(pem.clone()),
-            (algorithm, _, None) => {
-                return Err(format!("{algorithm:?} needs JOBCALL_JWT_PUBLIC_KEY"));
-            }
+    pub fn auth_config(&self, hs256_secret: Option<&[u8]>) -> Result<AuthConfig, KeyError> {
+        let material = KeyMaterial {
+            secret: hs256_secret,
+            public_pem: self.public_key_pem.as_deref(),
         };
-        Ok(AuthConfig {
-            algorithm: self.algorithm,
-            key,
-            issuer: self.issuer.clone(),
-            audience: self.audience.clone(),
-        })
+        AuthConfig::new(
+            self.algorithm,
+            material,
+            self.issuer.clone(),
+            self.audience.clone(),
+        )
     }
 }
 
@@ -287,8 +279,8 @@ impl Settings {
                 ));
             }
         };
-        let algorithm =
-            parse_algorithm(&raw.jwt_algorithm).map_err(|m| invalid("jwt_algorithm", m))?;
+        let algorithm = parse_algorithm(&raw.jwt_algorithm)
+            .map_err(|e| invalid("jwt_algorithm", e.to_string()))?;
         let public_key_pem = raw
             .jwt_public_key
             .as_deref()

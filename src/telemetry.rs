@@ -2,6 +2,8 @@
 //! `JOBCALL_LOG_FORMAT=json`. Every line carries the fields of the spans it
 //! happens in (`request_id` for a request, `job_id` for a job).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::settings::LogFormat;
@@ -18,8 +20,14 @@ pub fn filter(level: &str) -> EnvFilter {
 pub fn init(format: LogFormat, level: &str) -> anyhow::Result<()> {
     let registry = tracing_subscriber::registry().with(filter(level));
     match format {
+        // Colours only for a person at a terminal: a log file or a pipe
+        // (`jobcall serve > log 2>&1`) would keep the escape codes.
         LogFormat::Pretty => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init()?,
         LogFormat::Json => registry
             .with(

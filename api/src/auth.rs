@@ -2,6 +2,9 @@
 //! a token's own `alg` header is only compared against it, never obeyed, so
 //! `none` and algorithm-confusion tokens fail. `sub` names the client,
 //! `scope` holds space-separated scopes, `exp` is required.
+//!
+//! Reading the token off a request is `bearer.rs`: this file knows tokens,
+//! keys and clients, not the application state.
 
 use std::{
     collections::HashMap,
@@ -10,13 +13,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use futures::future::LocalBoxFuture;
 use jobcall_entity::ClientId;
+use jobcall_jobs::store::{Database, StoreError};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,47 +60,169 @@ pub struct Claims {
     pub aud: Option<String>,
 }
 
-/// The key tokens are checked with.
-#[derive(Clone)]
-pub enum VerificationKey {
-    /// The shared secret of HS256.
-    Secret(Vec<u8>),
-    /// A PEM public key for RS256, ES256 or EdDSA.
-    PublicPem(Vec<u8>),
+/// Why a key, an algorithm or a signing attempt is refused. Configuration
+/// errors: they stop the start (or `jobcall token`) with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("`{0}` is not supported; use HS256, RS256, ES256 or EdDSA")]
+    UnsupportedAlgorithm(String),
+    #[error("{algorithm:?} needs {needs}")]
+    MissingKey {
+        algorithm: Algorithm,
+        needs: KeyKind,
+    },
+    #[error("the JWT secret must be at least {MIN_SECRET_BYTES} bytes")]
+    ShortSecret,
+    #[error("the JWT public key cannot be read: {0}")]
+    UnreadablePublicKey(#[source] jsonwebtoken::errors::Error),
+    #[error("{0:?} does not use a private key")]
+    NoPrivateKey(Algorithm),
+    #[error("the private key cannot be read: {0}")]
+    UnreadablePrivateKey(#[source] jsonwebtoken::errors::Error),
+    #[error("the token cannot be signed: {0}")]
+    Signing(#[source] jsonwebtoken::errors::Error),
 }
 
-impl fmt::Debug for VerificationKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Secret(_) => f.write_str("Secret([redacted])"),
-            Self::PublicPem(_) => f.write_str("PublicPem(..)"),
+/// Why a token is refused. Safe to show the caller: it never repeats the
+/// token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    #[error("the token is not signed with the algorithm this server uses")]
+    WrongAlgorithm,
+    #[error("the token's issuer is not accepted")]
+    WrongIssuer,
+    #[error("the token's audience is not accepted")]
+    WrongAudience,
+    #[error("the token has no `{0}` claim")]
+    MissingClaim(String),
+    #[error("the token is malformed")]
+    Malformed,
+}
+
+impl From<jsonwebtoken::errors::Error> for TokenError {
+    fn from(err: jsonwebtoken::errors::Error) -> Self {
+        match err.kind() {
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::InvalidSignature => Self::BadSignature,
+            ErrorKind::InvalidAlgorithm => Self::WrongAlgorithm,
+            ErrorKind::InvalidIssuer => Self::WrongIssuer,
+            ErrorKind::InvalidAudience => Self::WrongAudience,
+            ErrorKind::MissingRequiredClaim(claim) => Self::MissingClaim(claim.clone()),
+            _ => Self::Malformed,
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub algorithm: Algorithm,
-    pub key: VerificationKey,
-    pub issuer: Option<String>,
-    pub audience: Option<String>,
-}
-
 /// The algorithms jobcall accepts in configuration.
-pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, KeyError> {
     match name {
         "HS256" => Ok(Algorithm::HS256),
         "RS256" => Ok(Algorithm::RS256),
         "ES256" => Ok(Algorithm::ES256),
         "EdDSA" => Ok(Algorithm::EdDSA),
-        other => Err(format!(
-            "`{other}` is not supported; use HS256, RS256, ES256 or EdDSA"
-        )),
+        other => Err(KeyError::UnsupportedAlgorithm(other.to_owned())),
+    }
+}
+
+/// The key an algorithm checks tokens with. The one place that knows HS256
+/// takes a shared secret and the others a PEM public key; settings, the
+/// development keys and the authenticator all ask it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    SharedSecret,
+    PublicPem,
+}
+
+impl KeyKind {
+    pub fn of(algorithm: Algorithm) -> Result<Self, KeyError> {
+        match algorithm {
+            Algorithm::HS256 => Ok(Self::SharedSecret),
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA => Ok(Self::PublicPem),
+            other => Err(KeyError::UnsupportedAlgorithm(format!("{other:?}"))),
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SharedSecret => "a shared secret (JOBCALL_JWT_SECRET)",
+            Self::PublicPem => "a PEM public key (JOBCALL_JWT_PUBLIC_KEY)",
+        })
     }
 }
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks.
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Key material as configured. Only the kind the algorithm needs is read.
+#[derive(Clone, Copy, Default)]
+pub struct KeyMaterial<'a> {
+    pub secret: Option<&'a [u8]>,
+    pub public_pem: Option<&'a [u8]>,
+}
+
+/// How tokens are checked: a supported algorithm with a key that fits it.
+/// Built only by [`AuthConfig::new`], so an authenticator cannot be made
+/// from a mismatched pair.
+#[derive(Clone)]
+pub struct AuthConfig {
+    algorithm: Algorithm,
+    key: DecodingKey,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("algorithm", &self.algorithm)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthConfig {
+    pub fn new(
+        algorithm: Algorithm,
+        material: KeyMaterial<'_>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Result<Self, KeyError> {
+        let needs = KeyKind::of(algorithm)?;
+        let missing = || KeyError::MissingKey { algorithm, needs };
+        let key = match needs {
+            KeyKind::SharedSecret => {
+                let secret = material.secret.ok_or_else(missing)?;
+                if secret.len() < MIN_SECRET_BYTES {
+                    return Err(KeyError::ShortSecret);
+                }
+                DecodingKey::from_secret(secret)
+            }
+            KeyKind::PublicPem => {
+                let pem = material.public_pem.ok_or_else(missing)?;
+                match algorithm {
+                    Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
+                    Algorithm::ES256 => DecodingKey::from_ec_pem(pem),
+                    // `KeyKind::of` let only RS256, ES256 and EdDSA through.
+                    _ => DecodingKey::from_ed_pem(pem),
+                }
+                .map_err(KeyError::UnreadablePublicKey)?
+            }
+        };
+        Ok(Self {
+            algorithm,
+            key,
+            issuer,
+            audience,
+        })
+    }
+}
 
 /// Checks tokens.
 #[derive(Clone)]
@@ -116,22 +240,7 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(config: &AuthConfig) -> Result<Self, String> {
-        let key = match (&config.key, config.algorithm) {
-            (VerificationKey::Secret(secret), Algorithm::HS256) => {
-                if secret.len() < MIN_SECRET_BYTES {
-                    return Err(format!(
-                        "the JWT secret must be at least {MIN_SECRET_BYTES} bytes"
-                    ));
-                }
-                Ok(DecodingKey::from_secret(secret))
-            }
-            (VerificationKey::PublicPem(pem), Algorithm::RS256) => DecodingKey::from_rsa_pem(pem),
-            (VerificationKey::PublicPem(pem), Algorithm::ES256) => DecodingKey::from_ec_pem(pem),
-            (VerificationKey::PublicPem(pem), Algorithm::EdDSA) => DecodingKey::from_ed_pem(pem),
-            (_, algorithm) => return Err(format!("{algorithm:?} needs {}", key_kind(algorithm))),
-        }
-        .map_err(|e| format!("the JWT public key cannot be read: {e}"))?;
+    pub fn new(config: &AuthConfig) -> Self {
         let mut validation = Validation::new(config.algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 30;
@@ -146,34 +255,43 @@ impl Authenticator {
             }
             None => validation.validate_aud = false,
         }
-        Ok(Self { key, validation })
+        Self {
+            key: config.key.clone(),
+            validation,
+        }
     }
 
-    /// The token's claims, or why it is refused (safe to show: it never
-    /// repeats the token).
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
-                ErrorKind::InvalidSignature => "the token's signature is invalid".to_owned(),
-                ErrorKind::InvalidAlgorithm => {
-                    "the token is not signed with the algorithm this server uses".to_owned()
-                }
-                ErrorKind::InvalidIssuer => "the token's issuer is not accepted".to_owned(),
-                ErrorKind::InvalidAudience => "the token's audience is not accepted".to_owned(),
-                ErrorKind::MissingRequiredClaim(claim) => {
-                    format!("the token has no `{claim}` claim")
-                }
-                _ => "the token is malformed".to_owned(),
-            })
+    /// The token's claims, or why it is refused.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        Ok(jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)?.claims)
     }
-}
 
-fn key_kind(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::HS256 => "a shared secret (JOBCALL_JWT_SECRET)",
-        _ => "a PEM public key (JOBCALL_JWT_PUBLIC_KEY)",
+    /// The caller a bearer token names: a valid token whose subject is a
+    /// client of this server.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        known_clients: &KnownClients,
+        db: &Database,
+    ) -> Result<Caller, ApiError> {
+        let claims = self.verify(token).map_err(|err| ApiError::Unauthorized {
+            detail: err.to_string(),
+            invalid_token: true,
+        })?;
+        let unknown = || ApiError::Unauthorized {
+            detail: "the token's subject is not a client of this server".into(),
+            invalid_token: true,
+        };
+        let client_id = ClientId::parse(&claims.sub).map_err(|_| unknown())?;
+        if !known_clients.contains(db, &client_id).await? {
+            return Err(unknown());
+        }
+        let scopes = claims
+            .scope
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect();
+        Ok(Caller { client_id, scopes })
     }
 }
 
@@ -202,14 +320,14 @@ impl TokenIssuer {
         pem: &[u8],
         issuer: Option<String>,
         audience: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeyError> {
         let key = match algorithm {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(pem),
             Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
             Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
-            other => return Err(format!("{other:?} does not use a private key")),
+            other => return Err(KeyError::NoPrivateKey(other)),
         }
-        .map_err(|e| format!("the private key cannot be read: {e}"))?;
+        .map_err(KeyError::UnreadablePrivateKey)?;
         Ok(Self {
             key,
             algorithm,
@@ -223,7 +341,7 @@ impl TokenIssuer {
         client: &ClientId,
         scopes: &[Scope],
         ttl: Duration,
-    ) -> Result<String, String> {
+    ) -> Result<String, KeyError> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: client.to_string(),
@@ -238,7 +356,7 @@ impl TokenIssuer {
             aud: self.audience.clone(),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key)
-            .map_err(|e| e.to_string())
+            .map_err(KeyError::Signing)
     }
 }
 
@@ -259,58 +377,6 @@ impl Caller {
     }
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(request);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("no application state".into()))?;
-            let token = token?;
-            let claims = state
-                .auth
-                .verify(&token)
-                .map_err(|detail| ApiError::Unauthorized {
-                    detail,
-                    invalid_token: true,
-                })?;
-            let unknown = || ApiError::Unauthorized {
-                detail: "the token's subject is not a client of this server".into(),
-                invalid_token: true,
-            };
-            let client_id = ClientId::parse(&claims.sub).map_err(|_| unknown())?;
-            if !state.known_clients.contains(&state, &client_id).await? {
-                return Err(unknown());
-            }
-            let scopes = claims
-                .scope
-                .split_whitespace()
-                .filter_map(Scope::parse)
-                .collect();
-            Ok(Caller { client_id, scopes })
-        })
-    }
-}
-
-fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || ApiError::Unauthorized {
-        detail: "this operation needs an `Authorization: Bearer <token>` header".into(),
-        invalid_token: false,
-    };
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
-    let value = value.to_str().map_err(|_| missing())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(missing());
-    }
-    Ok(token.trim().to_owned())
-}
-
 /// Clients known to exist, so that authenticating does not read the
 /// database on every request. Clients are never deleted, so a positive
 /// answer stays true; entries still expire to bound the memory.
@@ -323,15 +389,13 @@ const KNOWN_FOR: Duration = Duration::from_secs(300);
 const MAX_KNOWN: usize = 100_000;
 
 impl KnownClients {
-    async fn contains(&self, state: &AppState, id: &ClientId) -> Result<bool, ApiError> {
+    async fn contains(&self, db: &Database, id: &ClientId) -> Result<bool, StoreError> {
         if let Some(seen) = self.lock().get(id)
             && seen.elapsed() < KNOWN_FOR
         {
             return Ok(true);
         }
-        let exists = jobcall_jobs::clients::find_client(&state.services.db, id)
-            .await?
-            .is_some();
+        let exists = jobcall_jobs::clients::find_client(db, id).await?.is_some();
         if exists {
             let mut seen = self.lock();
             if seen.len() >= MAX_KNOWN {
@@ -357,13 +421,19 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn authenticator(issuer: Option<&str>, audience: Option<&str>) -> Authenticator {
-        Authenticator::new(&AuthConfig {
-            algorithm: Algorithm::HS256,
-            key: VerificationKey::Secret(SECRET.to_vec()),
-            issuer: issuer.map(Into::into),
-            audience: audience.map(Into::into),
-        })
-        .unwrap()
+        let secret = KeyMaterial {
+            secret: Some(SECRET),
+            public_pem: None,
+        };
+        Authenticator::new(
+            &AuthConfig::new(
+                Algorithm::HS256,
+                secret,
+                issuer.map(Into::into),
+                audience.map(Into::into),
+            )
+            .unwrap(),
+        )
     }
 
     fn client() -> ClientId {
@@ -396,7 +466,10 @@ mod tests {
         };
         let expired = jsonwebtoken::encode(&Header::default(), &claims, &issuer.key).unwrap();
         assert_eq!(
-            authenticator(None, None).verify(&expired).unwrap_err(),
+            authenticator(None, None)
+                .verify(&expired)
+                .unwrap_err()
+                .to_string(),
             "the token has expired"
         );
 
@@ -404,7 +477,10 @@ mod tests {
         let other_key = EncodingKey::from_secret(b"another secret of thirty-two bytes!!");
         let forged = jsonwebtoken::encode(&Header::default(), &claims, &other_key).unwrap();
         assert_eq!(
-            authenticator(None, None).verify(&forged).unwrap_err(),
+            authenticator(None, None)
+                .verify(&forged)
+                .unwrap_err()
+                .to_string(),
             "the token's signature is invalid"
         );
     }
@@ -454,30 +530,51 @@ mod tests {
         .mint(&client(), &[], Duration::from_secs(60))
         .unwrap();
         assert_eq!(
-            strict.verify(&wrong).unwrap_err(),
+            strict.verify(&wrong).unwrap_err().to_string(),
             "the token's issuer is not accepted"
         );
     }
 
     #[test]
     fn refuses_short_secrets_and_mismatched_keys() {
-        let short = AuthConfig {
-            algorithm: Algorithm::HS256,
-            key: VerificationKey::Secret(b"short".to_vec()),
-            issuer: None,
-            audience: None,
+        let short = KeyMaterial {
+            secret: Some(b"short"),
+            public_pem: None,
         };
-        assert!(Authenticator::new(&short).is_err());
-        let mismatched = AuthConfig {
-            algorithm: Algorithm::RS256,
-            key: VerificationKey::Secret(SECRET.to_vec()),
-            issuer: None,
-            audience: None,
+        assert!(AuthConfig::new(Algorithm::HS256, short, None, None).is_err());
+        let mismatched = KeyMaterial {
+            secret: Some(SECRET),
+            public_pem: None,
         };
         assert!(
-            Authenticator::new(&mismatched)
+            AuthConfig::new(Algorithm::RS256, mismatched, None, None)
                 .unwrap_err()
+                .to_string()
                 .contains("PEM public key")
+        );
+    }
+
+    #[test]
+    fn only_the_configured_algorithms_have_a_key_kind() {
+        assert_eq!(
+            KeyKind::of(Algorithm::HS256).unwrap(),
+            KeyKind::SharedSecret
+        );
+        for algorithm in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            assert_eq!(KeyKind::of(algorithm).unwrap(), KeyKind::PublicPem);
+        }
+        for algorithm in [Algorithm::HS512, Algorithm::PS256, Algorithm::ES384] {
+            assert!(KeyKind::of(algorithm).is_err(), "{algorithm:?}");
+        }
+        let pem_for_hs256 = KeyMaterial {
+            secret: None,
+            public_pem: Some(b"-----BEGIN PUBLIC KEY-----"),
+        };
+        assert_eq!(
+            AuthConfig::new(Algorithm::HS256, pem_for_hs256, None, None)
+                .unwrap_err()
+                .to_string(),
+            "HS256 needs a shared secret (JOBCALL_JWT_SECRET)"
         );
     }
 

@@ -9,7 +9,7 @@ use actix_web::{
 };
 use jobcall_jobs::{store::StoreError, validation::FieldError};
 use serde::Serialize;
-use tracing::error;
+use tracing::{error, warn};
 
 /// Everything a request can fail with. Each variant names its status.
 #[derive(Debug, thiserror::Error)]
@@ -97,24 +97,49 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Sqlx(sqlx_error) if is_unreachable(&sqlx_error) => Self::Unavailable {
+        if is_unreachable(&err) {
+            // The cause goes to the log, as for a 500: the caller only
+            // needs to know to come back.
+            warn!(cause = %err, "the database cannot be reached");
+            Self::Unavailable {
                 detail: "the database cannot be reached".into(),
                 retry_after: Duration::from_secs(5),
-            },
-            other => Self::Internal(other.to_string()),
+            }
+        } else {
+            Self::Internal(err.to_string())
         }
     }
 }
 
-fn is_unreachable(err: &sea_orm::sqlx::Error) -> bool {
-    use sea_orm::sqlx::Error;
-    matches!(
-        err,
-        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::Tls(_)
-    )
+/// Whether `err` says the database could not be reached (down, restarting,
+/// every connection busy) rather than that a statement is wrong: the first
+/// is worth retrying, the second is a bug. The one place that decides 503
+/// against 500 for every route, reads (sea-orm) and writes (sqlx) alike.
+fn is_unreachable(err: &StoreError) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        StoreError::Sqlx(err) => is_unreachable_sqlx(err),
+        StoreError::Orm(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => true,
+        StoreError::Orm(
+            DbErr::Query(RuntimeErr::SqlxError(err)) | DbErr::Exec(RuntimeErr::SqlxError(err)),
+        ) => is_unreachable_sqlx(err),
+        _ => false,
+    }
 }
 
+fn is_unreachable_sqlx(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::Tls(_) => true,
+        // PostgreSQL answering but not serving: connection exceptions (08…),
+        // too many connections (53300), shutting down or starting up
+        // (57P01–57P03).
+        Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
 /// The RFC 9457 body.
 #[derive(Debug, Serialize)]
 pub struct Problem {
@@ -196,4 +221,81 @@ fn describe_fields(errors: &[FieldError]) -> String {
         })
         .collect();
     fields.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{io, sync::Arc};
+
+    use actix_web::body::MessageBody;
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
+
+    use super::*;
+
+    fn respond(err: StoreError) -> (StatusCode, Option<String>, String) {
+        let response = ApiError::from(err).error_response();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let status = response.status();
+        let body = response.into_body().try_into_bytes().unwrap();
+        (
+            status,
+            retry_after,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    fn refused() -> sqlx::Error {
+        sqlx::Error::Io(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connect to db.internal:5432 refused",
+        ))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after_on_reads_and_writes() {
+        let unreachable = [
+            StoreError::Sqlx(refused()),
+            StoreError::Sqlx(sqlx::Error::PoolTimedOut),
+            StoreError::Orm(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            StoreError::Orm(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
+            StoreError::Orm(DbErr::Conn(RuntimeErr::Internal(
+                "db.internal:5432 refused".into(),
+            ))),
+            StoreError::Orm(DbErr::Query(RuntimeErr::SqlxError(Arc::new(refused())))),
+            StoreError::Orm(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(
+                sqlx::Error::PoolClosed,
+            )))),
+        ];
+        for err in unreachable {
+            let shown = format!("{err:?}");
+            let (status, retry_after, body) = respond(err);
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+            assert_eq!(retry_after.as_deref(), Some("5"), "{shown}");
+            assert!(body.contains("the database cannot be reached"), "{body}");
+            assert!(!body.contains("db.internal"), "{shown} leaks: {body}");
+        }
+    }
+
+    #[test]
+    fn a_failing_statement_is_500_and_says_nothing_of_its_cause() {
+        let bugs = [
+            StoreError::Sqlx(sqlx::Error::RowNotFound),
+            StoreError::Orm(DbErr::Query(RuntimeErr::SqlxError(Arc::new(
+                sqlx::Error::ColumnNotFound("secret_column".into()),
+            )))),
+            StoreError::Orm(DbErr::Custom("secret_column is missing".into())),
+            StoreError::Orm(DbErr::Exec(RuntimeErr::Internal("secret_column".into()))),
+            StoreError::Corrupt("secret_column holds garbage".into()),
+        ];
+        for err in bugs {
+            let shown = format!("{err:?}");
+            let (status, retry_after, body) = respond(err);
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{shown}");
+            assert_eq!(retry_after, None, "{shown}");
+            assert!(!body.contains("secret_column"), "{shown} leaks: {body}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod background;
+mod bearer;
 mod body;
 pub mod error;
 mod middleware;

@@ -7,6 +7,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 const SIGNING_PREFIX: &str = "whsec_";
+const SIGNING_SECRET_BYTES: std::ops::RangeInclusive<usize> = 16..=64;
 
 /// Random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -26,13 +27,13 @@ impl SigningSecret {
     }
 
     /// Parses `whsec_<base64>` (the prefix is optional, as in the official libraries).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
         let encoded = text.strip_prefix(SIGNING_PREFIX).unwrap_or(text);
         let bytes = STANDARD
             .decode(encoded)
-            .map_err(|_| "a signing secret is `whsec_` followed by base64".to_owned())?;
-        if !(16..=64).contains(&bytes.len()) {
-            return Err("a signing secret must be 16 to 64 bytes".to_owned());
+            .map_err(|_| SecretError::NotBase64)?;
+        if !SIGNING_SECRET_BYTES.contains(&bytes.len()) {
+            return Err(SecretError::SigningSecretLength(bytes.len()));
         }
         Ok(Self(bytes))
     }
@@ -72,6 +73,10 @@ impl fmt::Debug for EncryptionKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
+    #[error("a signing secret is `whsec_` followed by base64")]
+    NotBase64,
+    #[error("a signing secret must be 16 to 64 bytes, not {0}")]
+    SigningSecretLength(usize),
     #[error("the secrets key must be 32 bytes in base64")]
     BadKey,
     #[error("a stored secret cannot be decrypted: wrong secrets key, or corrupt data")]
@@ -151,6 +156,14 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "SigningSecret([redacted])");
         assert!(SigningSecret::parse("whsec_not base64!").is_err());
         assert!(SigningSecret::parse("whsec_AAAA").is_err());
+        assert_eq!(
+            SigningSecret::parse("whsec_not base64!"),
+            Err(SecretError::NotBase64)
+        );
+        assert_eq!(
+            SigningSecret::parse("whsec_AAAA"),
+            Err(SecretError::SigningSecretLength(3))
+        );
     }
 
     #[test]

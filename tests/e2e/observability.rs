@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use crate::{
     e2e,
     support::{
-        Backend, Receiver, Reply, TestApp, deployment::Deployment, eventually, process::log_lines,
+        Backend, Receiver, Reply, TestApp,
+        deployment::Deployment,
+        eventually,
+        process::{log_file, log_lines, run_logged},
     },
 };
 
@@ -114,6 +117,16 @@ e2e! {
             assert_eq!(fields.get("job_id").map(String::as_str), Some(id), "{message}: {line}");
             assert!(line["timestamp"].is_string() && line["level"].is_string(), "{line}");
         }
+        assert!(!std::fs::read_to_string(&server.log).unwrap().contains('\u{1b}'), "escape codes in the JSON log");
+
+        // The human-readable format, written to a file: no colour codes.
+        let pretty = log_file(deployment.dir.path(), "pretty");
+        let mut env = deployment.env.clone();
+        env.push(("JOBCALL_LOG_FORMAT".into(), "pretty".into()));
+        run_logged(&["migrate"], &env, &pretty);
+        let text = std::fs::read_to_string(&pretty).unwrap();
+        assert!(text.contains("migrations applied"), "{text}");
+        assert!(!text.contains("\u{1b}["), "escape codes in a log written to a file: {text:?}");
     }
 }
 

@@ -155,6 +155,29 @@ pub fn run(args: &[&str], env: &[(String, String)]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Runs a `jobcall` command to completion with its log appended to `log`,
+/// as `jobcall … 2>>log` would; `env` may choose the log format (JSON
+/// otherwise).
+pub fn run_logged(args: &[&str], env: &[(String, String)], log: &Path) {
+    let stderr = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let status = Command::new(BINARY)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("JOBCALL_LOG_FORMAT", "json")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .status()
+        .unwrap();
+    assert!(status.success(), "jobcall {args:?} failed:\n{}", tail(log));
+}
+
 /// A log file in `dir`.
 pub fn log_file(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.log"));
