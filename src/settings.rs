@@ -24,7 +24,7 @@ use jobcall_jobs::{
     config::{Backoff, CallbackSettings, DomainSettings, JobLimits, WorkerSettings},
     outbound::OutboundPolicy,
     secrets::EncryptionKey,
-    store::{DatabaseOptions, redact_url},
+    store::{DatabaseOptions, backend_of_url, redact_url},
 };
 use serde::{Deserialize, Serialize};
 
@@ -257,10 +257,7 @@ impl Settings {
             Some(url) => url.expose().to_owned(),
             None => format!("sqlite://{}", raw.data_dir.join("jobcall.db").display()),
         };
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres:")
-            || url.starts_with("postgresql:"))
-        {
+        if backend_of_url(&url).is_none() {
             return Err(invalid(
                 "database_url",
                 format!(

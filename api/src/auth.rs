@@ -6,12 +6,7 @@
 //! Reading the token off a request is `bearer.rs`: this file knows tokens,
 //! keys and clients, not the application state.
 
-use std::{
-    collections::HashMap,
-    fmt,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, fmt, sync::Mutex, time::Duration};
 
 use jobcall_entity::ClientId;
 use jobcall_jobs::store::{Database, StoreError};
@@ -382,16 +377,18 @@ impl Caller {
 /// answer stays true; entries still expire to bound the memory.
 #[derive(Default)]
 pub struct KnownClients {
-    seen: Mutex<HashMap<ClientId, Instant>>,
+    /// When each client was last found, on the database's clock.
+    seen: Mutex<HashMap<ClientId, i64>>,
 }
 
-const KNOWN_FOR: Duration = Duration::from_secs(300);
+const KNOWN_FOR_MS: i64 = 300_000;
 const MAX_KNOWN: usize = 100_000;
 
 impl KnownClients {
     async fn contains(&self, db: &Database, id: &ClientId) -> Result<bool, StoreError> {
+        let now = db.clock().now_ms();
         if let Some(seen) = self.lock().get(id)
-            && seen.elapsed() < KNOWN_FOR
+            && now - seen < KNOWN_FOR_MS
         {
             return Ok(true);
         }
@@ -399,14 +396,14 @@ impl KnownClients {
         if exists {
             let mut seen = self.lock();
             if seen.len() >= MAX_KNOWN {
-                seen.retain(|_, at| at.elapsed() < KNOWN_FOR);
+                seen.retain(|_, at| now - *at < KNOWN_FOR_MS);
             }
-            seen.insert(id.clone(), Instant::now());
+            seen.insert(id.clone(), now);
         }
         Ok(exists)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, Instant>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, i64>> {
         self.seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
+use tracing::warn;
 
 use crate::state::Ops;
 
@@ -15,10 +16,17 @@ pub async fn live() -> HttpResponse {
 /// Ready when the database answers and, if this process runs workers, each
 /// of them has been heard from recently.
 pub async fn ready(ops: web::Data<Ops>) -> HttpResponse {
+    // Which check failed is public; why is for the operator's log only.
     let database = match tokio::time::timeout(Duration::from_secs(2), ops.db.ping()).await {
         Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(err)) => format!("unreachable: {err}"),
-        Err(_) => "unreachable: no answer within 2 s".to_owned(),
+        Ok(Err(err)) => {
+            warn!(error = %err, "readiness: the database does not answer");
+            "unreachable".to_owned()
+        }
+        Err(_) => {
+            warn!("readiness: the database gave no answer within 2 s");
+            "unreachable".to_owned()
+        }
     };
     let workers = match &ops.workers {
         None => "not run by this process".to_owned(),

@@ -84,15 +84,23 @@ pub struct Database {
     clock: Clock,
 }
 
+/// The database a URL names, by its scheme; `None` for any other scheme.
+/// The one place that decides, for settings and for connecting alike.
+pub fn backend_of_url(url: &str) -> Option<DbBackend> {
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme)?;
+    match scheme {
+        "sqlite" => Some(DbBackend::Sqlite),
+        "postgres" | "postgresql" => Some(DbBackend::Postgres),
+        _ => None,
+    }
+}
+
 impl Database {
     pub async fn connect(options: &DatabaseOptions) -> Result<Self, StoreError> {
-        let url = options.url.as_str();
-        if url.starts_with("sqlite:") {
-            Self::connect_sqlite(options).await
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Self::connect_postgres(options).await
-        } else {
-            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        match backend_of_url(&options.url) {
+            Some(DbBackend::Sqlite) => Self::connect_sqlite(options).await,
+            Some(DbBackend::Postgres) => Self::connect_postgres(options).await,
+            _ => Err(StoreError::UnsupportedUrl(redact_url(&options.url))),
         }
     }
 
@@ -268,6 +276,20 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scheme_names_the_backend() {
+        assert_eq!(backend_of_url("sqlite://x.db"), Some(DbBackend::Sqlite));
+        assert_eq!(backend_of_url("sqlite::memory:"), Some(DbBackend::Sqlite));
+        assert_eq!(backend_of_url("postgres://h/db"), Some(DbBackend::Postgres));
+        assert_eq!(
+            backend_of_url("postgresql://h/db"),
+            Some(DbBackend::Postgres)
+        );
+        assert_eq!(backend_of_url("mysql://h/db"), None);
+        assert_eq!(backend_of_url("sqlitex://h"), None);
+        assert_eq!(backend_of_url("no scheme"), None);
+    }
 
     #[test]
     fn passwords_are_redacted_from_urls() {
