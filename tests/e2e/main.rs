@@ -12,3 +12,4 @@ mod scale;
 mod security;
 mod spec;
 mod tools;
+mod upgrade;

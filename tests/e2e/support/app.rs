@@ -95,10 +95,6 @@ impl TestApp {
         configure: impl FnOnce(&mut RawSettings),
         customize: Customize,
     ) -> TestApp {
-        let customize = Customize {
-            test_clock: Some(customize.test_clock.unwrap_or_default()),
-            ..customize
-        };
         init_logs();
         let dir = tempfile::tempdir().unwrap();
         let database = Database::create(&backend, dir.path()).await;
@@ -106,6 +102,43 @@ impl TestApp {
         configure(&mut raw);
         let settings = Settings::check(raw).expect("test settings are valid");
         let client = bootstrap_client(&settings, "e2e").await;
+        Self::start(dir, database, settings, client, customize).await
+    }
+
+    /// A server on a database written before it started (a fixture), whose
+    /// client `client` (id and signing secret) it already holds; `configure`
+    /// sets the keys that database was written with.
+    pub async fn open(
+        dir: tempfile::TempDir,
+        database: Database,
+        configure: impl FnOnce(&mut RawSettings),
+        client: (ClientId, String),
+    ) -> TestApp {
+        init_logs();
+        let mut raw = test_settings(dir.path(), &database.url);
+        configure(&mut raw);
+        let settings = Settings::check(raw).expect("test settings are valid");
+        Self::start(dir, database, settings, client, Customize::default()).await
+    }
+
+    async fn start(
+        dir: tempfile::TempDir,
+        database: Database,
+        settings: Settings,
+        client: (ClientId, String),
+        customize: Customize,
+    ) -> TestApp {
+        let customize = Customize {
+            test_clock: Some(customize.test_clock.unwrap_or_default()),
+            ..customize
+        };
+        let jwt_secret = settings
+            .jwt
+            .secret
+            .as_ref()
+            .expect("tests sign tokens with HS256")
+            .expose()
+            .to_owned();
         let app = Application::build(settings.clone(), Role::Serve, customize)
             .await
             .expect("the application starts");
@@ -115,7 +148,7 @@ impl TestApp {
         let running = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        let issuer = TokenIssuer::hs256(JWT_SECRET.as_bytes(), None, None);
+        let issuer = TokenIssuer::hs256(jwt_secret.as_bytes(), None, None);
         let token = issuer
             .mint(
                 &client.0,

@@ -65,6 +65,38 @@ impl Database {
     }
 }
 
+impl Database {
+    /// A database for one test holding what a fixture holds: a copy of the
+    /// SQLite file `sqlite`, or the PostgreSQL dump `dump` loaded with psql.
+    pub async fn restore(
+        backend: &Backend,
+        dir: &std::path::Path,
+        sqlite: &std::path::Path,
+        dump: &std::path::Path,
+    ) -> Database {
+        let database = Database::create(backend, dir).await;
+        match backend {
+            Backend::Sqlite => {
+                std::fs::copy(sqlite, dir.join("jobcall.db")).expect("the fixture copies");
+            }
+            Backend::Postgres(_) => {
+                let loaded = std::process::Command::new("psql")
+                    .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
+                    .arg(dump)
+                    .arg(&database.url)
+                    .output()
+                    .expect("psql runs");
+                assert!(
+                    loaded.status.success(),
+                    "the dump loads: {}",
+                    String::from_utf8_lossy(&loaded.stderr)
+                );
+            }
+        }
+        database
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         let Some((server, name)) = self.drop_on.take() else {

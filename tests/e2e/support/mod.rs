@@ -10,7 +10,7 @@ mod receiver;
 pub mod spec;
 
 pub use app::{JWT_SECRET, TestApp};
-pub use database::Backend;
+pub use database::{Backend, Database};
 pub use receiver::{Received, Receiver, Reply};
 
 /// Declares a test that runs once per backend: `name::sqlite` always,
