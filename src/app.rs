@@ -10,6 +10,7 @@ use jobcall_jobs::{
     kinds::Registry,
     metrics::{Metrics, spawn_queue_sampler},
     outbound::{Guard, NameResolver, Outbound, SystemResolver},
+    retention,
     services::Services,
     signals::{Signals, spawn_pg_listener},
     store::{Database, Pools, Writer, bring_tasks_forward, redact_url},
@@ -103,6 +104,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
         Migrator::up(&schema, None).await
     })
     .await?;
+    db.use_incremental_vacuum().await?;
     Ok(db)
 }
 
@@ -149,6 +151,9 @@ impl Application {
             .runs_workers()
             .then(|| WorkerRuntime::new(services.clone()));
         let workers = runtime.clone().map(Workers::start);
+        if role.runs_workers() {
+            retention::spawn_sweeper(services.clone(), shutdown.clone());
+        }
         let ops = web::Data::new(Ops {
             db: services.db.clone(),
             workers: runtime,

@@ -21,7 +21,9 @@ use jobcall_api::{
     auth::{AuthConfig, KeyError, KeyMaterial, parse_algorithm},
 };
 use jobcall_jobs::{
-    config::{Backoff, CallbackSettings, DomainSettings, JobLimits, WorkerSettings},
+    config::{
+        Backoff, CallbackSettings, DomainSettings, JobLimits, RetentionSettings, WorkerSettings,
+    },
     outbound::OutboundPolicy,
     secrets::EncryptionKey,
     store::{DatabaseOptions, backend_of_url, redact_url},
@@ -117,6 +119,12 @@ pub struct RawSettings {
     pub job_default_max_attempts: u32,
     pub job_max_attempts_limit: u32,
 
+    /// Succeeded and canceled jobs are deleted this long after they finish; 0 = forever.
+    pub retention_seconds: u64,
+    /// Failed jobs are deleted this long after they finish; 0 = forever.
+    pub retention_failed_seconds: u64,
+    pub retention_sweep_interval_ms: u64,
+
     pub max_body_bytes: usize,
     pub max_input_bytes: usize,
     /// Submissions per second per client (burst of the same size); 0 = unlimited.
@@ -169,6 +177,9 @@ impl Default for RawSettings {
             job_max_timeout_seconds: domain.limits.max_timeout.as_secs(),
             job_default_max_attempts: domain.limits.default_max_attempts,
             job_max_attempts_limit: domain.limits.max_max_attempts,
+            retention_seconds: seconds_or_forever(domain.retention.finished),
+            retention_failed_seconds: seconds_or_forever(domain.retention.failed),
+            retention_sweep_interval_ms: ms(domain.retention.sweep_interval),
             max_body_bytes: api.max_body_bytes,
             max_input_bytes: domain.limits.max_input_bytes,
             submit_rate_per_client: api.submit_rate_per_client,
@@ -321,6 +332,10 @@ impl Settings {
         positive("worker_concurrency", raw.worker_concurrency as u64)?;
         positive("worker_poll_interval_ms", raw.worker_poll_interval_ms)?;
         positive(
+            "retention_sweep_interval_ms",
+            raw.retention_sweep_interval_ms,
+        )?;
+        positive(
             "job_retry_initial_backoff_ms",
             raw.job_retry_initial_backoff_ms,
         )?;
@@ -399,6 +414,12 @@ impl Settings {
                 allow_cidrs,
                 max_url_bytes: raw.outbound_max_url_bytes,
             },
+            retention: RetentionSettings {
+                finished: kept_for(raw.retention_seconds),
+                failed: kept_for(raw.retention_failed_seconds),
+                sweep_interval: ms(raw.retention_sweep_interval_ms),
+                ..RetentionSettings::default()
+            },
         };
         let api = ApiSettings {
             max_body_bytes: raw.max_body_bytes,
@@ -430,6 +451,15 @@ impl Settings {
             api,
         })
     }
+}
+
+/// A retention in seconds as configured: 0 means forever.
+fn kept_for(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+fn seconds_or_forever(keep: Option<Duration>) -> u64 {
+    keep.map_or(0, |keep| keep.as_secs())
 }
 
 fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {

@@ -123,6 +123,19 @@ impl Fields {
         Some(strings)
     }
 
+    /// An integer that may be given as null: `None` when absent,
+    /// `Some(None)` when null.
+    pub fn nullable_integer(&mut self, name: &str) -> Option<Option<i64>> {
+        match self.object.get(name) {
+            None => None,
+            Some(Value::Null) => {
+                self.object.remove(name);
+                Some(None)
+            }
+            Some(_) => self.optional_integer(name).map(Some),
+        }
+    }
+
     fn field<T>(
         &mut self,
         name: &str,

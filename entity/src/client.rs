@@ -12,6 +12,11 @@ pub struct Model {
     pub id: ClientId,
     pub name: String,
     pub created_at: i64,
+    /// How long this client's succeeded and canceled jobs are kept, in
+    /// seconds; `None`: the server's default; 0: forever.
+    pub retention_seconds: Option<i64>,
+    /// The same for failed jobs.
+    pub retention_failed_seconds: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

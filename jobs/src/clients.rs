@@ -53,6 +53,8 @@ impl WriteOp for CreateClient {
             id: self.id,
             name: self.name,
             created_at: tx.now_ms(),
+            retention_seconds: None,
+            retention_failed_seconds: None,
         };
         let row = client::ActiveModel::from(client.clone()).reset_all();
         tx.execute(&client::Entity::insert(row).into_query())
@@ -114,6 +116,48 @@ impl WriteOp for RotateSecret {
         .await?;
         insert_secret(tx, &self.client_id, self.sealed, now).await?;
         Ok(Some((client, self.secret)))
+    }
+}
+
+/// A client's retention, as set by an admin: `None` leaves a value as it
+/// is, `Some(None)` returns it to the server's default, `Some(Some(0))`
+/// keeps that client's jobs forever.
+#[derive(Debug, Clone)]
+pub struct UpdateClient {
+    pub client_id: ClientId,
+    pub retention_seconds: Option<Option<i64>>,
+    pub retention_failed_seconds: Option<Option<i64>>,
+}
+
+impl WriteOp for UpdateClient {
+    /// The client as it is now, or `None` when there is no such client.
+    type Output = Option<client::Model>;
+
+    async fn apply(self, tx: &mut WriteTx) -> Result<Self::Output, StoreError> {
+        let mut update = client::Entity::update_many();
+        let mut changed = false;
+        for (column, value) in [
+            (client::Column::RetentionSeconds, self.retention_seconds),
+            (
+                client::Column::RetentionFailedSeconds,
+                self.retention_failed_seconds,
+            ),
+        ] {
+            if let Some(value) = value {
+                update = update.col_expr(column, Expr::value(value));
+                changed = true;
+            }
+        }
+        if changed {
+            tx.execute(
+                &update
+                    .filter(client::Column::Id.eq(self.client_id.clone()))
+                    .into_query(),
+            )
+            .await?;
+        }
+        tx.fetch_optional(&client::Entity::find_by_id(self.client_id).into_query())
+            .await
     }
 }
 

@@ -116,6 +116,32 @@ impl Default for CallbackSettings {
     }
 }
 
+/// How long finished jobs are kept, and how they are swept.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// Succeeded and canceled jobs are deleted this long after they
+    /// finished; `None`: kept forever.
+    pub finished: Option<Duration>,
+    /// The same for failed jobs.
+    pub failed: Option<Duration>,
+    /// How often the sweep looks for jobs past their retention.
+    pub sweep_interval: Duration,
+    /// Jobs deleted per transaction: small enough that a batch holds the
+    /// write path for a few milliseconds.
+    pub batch: usize,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            finished: Some(Duration::from_secs(7 * 24 * 3600)),
+            failed: Some(Duration::from_secs(30 * 24 * 3600)),
+            sweep_interval: Duration::from_secs(60),
+            batch: 200,
+        }
+    }
+}
+
 /// Everything the domain needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct DomainSettings {
@@ -123,4 +149,5 @@ pub struct DomainSettings {
     pub worker: WorkerSettings,
     pub callbacks: CallbackSettings,
     pub outbound: OutboundPolicy,
+    pub retention: RetentionSettings,
 }

@@ -11,6 +11,7 @@ pub mod kinds;
 pub mod metrics;
 pub mod outbound;
 pub mod queue;
+pub mod retention;
 pub mod secrets;
 pub mod services;
 pub mod signals;

@@ -37,6 +37,12 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    /// `jobs`, `events`, `delivery_attempts`, `clients`, `queue_tasks`.
+    pub table: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub method: String,
     /// The route pattern (`/v1/jobs/{id}`), `unmatched` for unknown paths.
@@ -66,6 +72,9 @@ pub struct Metrics {
     pub callback_attempts: Family<OutcomeLabels, Counter>,
     pub delivery_latency_seconds: Histogram,
     pub http_request_seconds: Histograms<HttpLabels>,
+    pub table_rows: Family<TableLabels, Gauge>,
+    pub database_bytes: Gauge,
+    pub rows_purged: Family<TableLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -127,8 +136,29 @@ impl Default for Metrics {
             "HTTP requests served, by method, route and status",
             http_request_seconds.clone(),
         );
+        let table_rows = Family::<TableLabels, Gauge>::default();
+        registry.register(
+            "table_rows",
+            "Rows per table, sampled at each retention sweep (PostgreSQL: the planner's estimate)",
+            table_rows.clone(),
+        );
+        let database_bytes = Gauge::default();
+        registry.register(
+            "database_size_bytes",
+            "The database's size on disk, sampled at each retention sweep",
+            database_bytes.clone(),
+        );
+        let rows_purged = Family::<TableLabels, Counter>::default();
+        registry.register(
+            "rows_purged",
+            "Rows deleted by retention, per table",
+            rows_purged.clone(),
+        );
         Self {
             registry,
+            table_rows,
+            database_bytes,
+            rows_purged,
             jobs_submitted,
             jobs_finished,
             job_run_seconds,
@@ -156,6 +186,33 @@ impl Metrics {
                 kind: kind.to_owned(),
             })
             .inc();
+    }
+
+    /// What one retention batch deleted.
+    pub fn purged(&self, jobs: u64, events: u64, attempts: u64) {
+        for (table, rows) in [
+            ("jobs", jobs),
+            ("events", events),
+            ("delivery_attempts", attempts),
+        ] {
+            self.rows_purged
+                .get_or_create(&TableLabels {
+                    table: table.to_owned(),
+                })
+                .inc_by(rows);
+        }
+    }
+
+    /// Rows per table and the database's size, as last sampled.
+    pub fn storage(&self, rows: &[(&str, i64)], bytes: i64) {
+        for (table, count) in rows {
+            self.table_rows
+                .get_or_create(&TableLabels {
+                    table: (*table).to_owned(),
+                })
+                .set(*count);
+        }
+        self.database_bytes.set(bytes);
     }
 
     pub fn job_finished(&self, kind: &str, status: &str) {

@@ -1,9 +1,10 @@
-//! `/v1/clients`: creating clients and rotating their signing secrets (admin).
+//! `/v1/clients`: creating clients, setting their retention and rotating
+//! their signing secrets (admin).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use jobcall_entity::{ClientId, client};
 use jobcall_jobs::{
-    clients::{CreateClient, RotateSecret},
+    clients::{CreateClient, RotateSecret, UpdateClient},
     secrets::SigningSecret,
     time::rfc3339,
 };
@@ -35,6 +36,78 @@ impl ClientWithSecret {
             signing_secret: secret.expose(),
         }
     }
+}
+
+/// A client as an admin sees it after a change: never its secrets.
+#[derive(Serialize)]
+struct ClientView {
+    id: ClientId,
+    name: String,
+    created_at: String,
+    retention_seconds: Option<i64>,
+    retention_failed_seconds: Option<i64>,
+}
+
+impl From<&client::Model> for ClientView {
+    fn from(client: &client::Model) -> Self {
+        Self {
+            id: client.id.clone(),
+            name: client.name.clone(),
+            created_at: rfc3339(client.created_at),
+            retention_seconds: client.retention_seconds,
+            retention_failed_seconds: client.retention_failed_seconds,
+        }
+    }
+}
+
+/// The longest retention a client may be given: a hundred years.
+const MAX_RETENTION_SECONDS: i64 = 100 * 365 * 24 * 3600;
+
+/// A retention field of an update: absent (unchanged), null (the server's
+/// default) or whole seconds (0: forever).
+fn retention(fields: &mut Fields, name: &str) -> Result<Option<Option<i64>>, ApiError> {
+    match fields.nullable_integer(name) {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(seconds)) if (0..=MAX_RETENTION_SECONDS).contains(&seconds) => {
+            Ok(Some(Some(seconds)))
+        }
+        Some(Some(_)) => Err(ApiError::field(
+            name,
+            format!(
+                "must be 0 (forever) to {MAX_RETENTION_SECONDS} seconds, or null (the server's default)"
+            ),
+        )),
+    }
+}
+
+pub async fn update(
+    request: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Admin)?;
+    let not_found = || ApiError::NotFound(format!("there is no client `{path}`"));
+    let id = ClientId::parse(&path).map_err(|_| not_found())?;
+    let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
+    let retention_seconds = retention(&mut fields, "retention_seconds");
+    let retention_failed_seconds = retention(&mut fields, "retention_failed_seconds");
+    fields.finish()?;
+    let update = UpdateClient {
+        client_id: id,
+        retention_seconds: retention_seconds?,
+        retention_failed_seconds: retention_failed_seconds?,
+    };
+    let client = state
+        .services
+        .writer
+        .run(update)
+        .await?
+        .ok_or_else(not_found)?;
+    info!(client_id = %client.id, "client updated");
+    Ok(HttpResponse::Ok().json(ClientView::from(&client)))
 }
 
 pub async fn create(

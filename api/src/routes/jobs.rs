@@ -1,4 +1,4 @@
-//! `/v1/jobs`: submit, read (with long-polling), list, cancel.
+//! `/v1/jobs`: submit, read (with long-polling), list, cancel, erase.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
     Submitted, find_job, list_jobs,
 };
+use jobcall_jobs::retention::{EraseJob, Erased};
 use jobcall_jobs::worker::LocalDispatch;
 use serde::Serialize;
 use tracing::info;
@@ -245,6 +246,35 @@ pub async fn cancel(
             job.status.as_str()
         ))),
         CancelOutcome::NotFound => Err(no_such_job(&id.to_string())),
+    }
+}
+
+/// Erases a finished job and everything stored about it, now, instead of
+/// when its retention ends.
+pub async fn erase(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::JobsWrite)?;
+    let id = job_id(&path)?;
+    let erase = EraseJob {
+        client_id: caller.client_id,
+        job_id: id.clone(),
+    };
+    match state.services.writer.run(erase).await? {
+        Erased::Erased => {
+            info!(job_id = %id, "job erased");
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Erased::NoSuchJob => Err(no_such_job(&id.to_string())),
+        Erased::NotFinished(status) => Err(ApiError::Conflict(format!(
+            "the job is {}: cancel it, or wait until it finishes",
+            status.as_str()
+        ))),
+        Erased::CallbacksPending => Err(ApiError::Conflict(
+            "the job's callbacks are still being delivered; erase it once they end".into(),
+        )),
     }
 }
 

@@ -36,12 +36,13 @@ macro_rules! route_table {
 route_table! {
     configure_api, API_ROUTES:
     "/v1/jobs" => { GET => jobs::list, POST => jobs::submit },
-    "/v1/jobs/{id}" => { GET => jobs::get },
+    "/v1/jobs/{id}" => { GET => jobs::get, DELETE => jobs::erase },
     "/v1/jobs/{id}/cancel" => { POST => jobs::cancel },
     "/v1/jobs/{id}/deliveries" => { GET => deliveries::list, POST => deliveries::replay },
     "/v1/callbacks/test" => { POST => deliveries::test_send },
     "/v1/kinds" => { GET => kinds::list },
     "/v1/clients" => { POST => clients::create },
+    "/v1/clients/{id}" => { PATCH => clients::update },
     "/v1/clients/{id}/rotate-secret" => { POST => clients::rotate_secret },
     "/openapi.yaml" => { GET => meta::openapi },
     "/docs" => { GET => meta::docs },

@@ -92,6 +92,95 @@ pub async fn bring_tasks_forward(db: &Database, by: Duration) -> Result<u64, Sto
     Ok(moved)
 }
 
+/// Deletes the tasks apalis gave up on (failed more often than they may,
+/// or killed) once they are older than `keep`: jobcall retires every task
+/// it handled itself, so these are all that could pile up.
+pub async fn purge_dead_tasks(db: &Database, keep: Duration) -> Result<u64, StoreError> {
+    let before_s = (db.clock().to_system_ms(db.clock().now_ms()) - keep.as_millis() as i64) / 1000;
+    let purged = match db.pools() {
+        Pools::Sqlite { writer, .. } => sqlx::query(
+            "DELETE FROM Jobs WHERE (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
+             AND COALESCE(done_at, run_at) < ?1",
+        )
+        .bind(before_s)
+        .execute(writer)
+        .await?
+        .rows_affected(),
+        Pools::Postgres(pool) => sqlx::query(
+            "DELETE FROM apalis.jobs WHERE (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
+             AND COALESCE(done_at, run_at) < to_timestamp($1)",
+        )
+        .bind(before_s as f64)
+        .execute(pool)
+        .await?
+        .rows_affected(),
+    };
+    Ok(purged)
+}
+
+/// Rows per table and the database's size, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageStats {
+    /// `(table, rows)`; on PostgreSQL the planner's estimate.
+    pub rows: Vec<(&'static str, i64)>,
+    pub bytes: i64,
+}
+
+/// The tables whose size is worth watching.
+const WATCHED_TABLES: [(&str, &str, &str); 5] = [
+    ("jobs", "jobcall_jobs", "public"),
+    ("events", "jobcall_events", "public"),
+    ("delivery_attempts", "jobcall_delivery_attempts", "public"),
+    ("clients", "jobcall_clients", "public"),
+    ("queue_tasks", "jobs", "apalis"),
+];
+
+/// Counts rows (SQLite: exactly, once per sweep; PostgreSQL: from the
+/// statistics, which cost nothing to read) and the database's size.
+pub async fn table_sizes(db: &Database) -> Result<StorageStats, StoreError> {
+    let mut stats = StorageStats::default();
+    match db.pools() {
+        Pools::Sqlite { readers, .. } => {
+            for (label, table, _) in WATCHED_TABLES {
+                let table = if label == "queue_tasks" {
+                    "Jobs"
+                } else {
+                    table
+                };
+                let sql = format!("SELECT COUNT(*) FROM {table}");
+                let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(readers)
+                    .await?;
+                stats.rows.push((label, rows));
+            }
+            stats.bytes = sqlx::query_scalar(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )
+            .fetch_one(readers)
+            .await?;
+        }
+        Pools::Postgres(pool) => {
+            for (label, table, schema) in WATCHED_TABLES {
+                let rows: Option<f32> = sqlx::query_scalar(
+                    "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relname = $1 AND n.nspname = $2",
+                )
+                .bind(table)
+                .bind(schema)
+                .fetch_optional(pool)
+                .await?;
+                stats
+                    .rows
+                    .push((label, rows.unwrap_or(0.0).max(0.0) as i64));
+            }
+            stats.bytes = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(pool)
+                .await?;
+        }
+    }
+    Ok(stats)
+}
+
 /// Returns every task held by the apalis workers `names` to the queue, at
 /// once: they were fetched by workers of this process that have stopped
 /// (shutdown drops them rather than waiting, see `Workers::shutdown`).

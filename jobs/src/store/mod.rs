@@ -30,7 +30,10 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use apalis_tables::{QueueGauge, bring_tasks_forward, release_worker_tasks, sample_queues};
+pub use apalis_tables::{
+    QueueGauge, StorageStats, bring_tasks_forward, purge_dead_tasks, release_worker_tasks,
+    sample_queues, table_sizes,
+};
 pub use tx::{TaskRef, WriteTx};
 pub use writer::{ReleaseTask, RequeueTask, WriteOp, Writer};
 
@@ -117,6 +120,8 @@ impl Database {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
+            // Takes effect on a new file; see `use_incremental_vacuum`.
+            .pragma("auto_vacuum", "INCREMENTAL")
             .pragma("journal_size_limit", "67108864");
         // Page caches are per connection and count against the process's
         // memory: the one writer touches the hot pages of every table and
@@ -243,6 +248,42 @@ impl Database {
     /// Starts a write transaction. Only the [`Writer`] calls this.
     async fn begin(&self) -> Result<WriteTx, StoreError> {
         WriteTx::begin(&self.pools, self.clock.clone()).await
+    }
+
+    /// Gives the pages that deletes freed back to the file system (SQLite,
+    /// whose files are in incremental auto-vacuum mode; see
+    /// [`Database::use_incremental_vacuum`]). PostgreSQL's autovacuum makes
+    /// the space of deleted rows reusable by itself.
+    pub async fn release_free_pages(&self) -> Result<(), StoreError> {
+        if let Pools::Sqlite { writer, .. } = &self.pools {
+            sqlx::query("PRAGMA incremental_vacuum")
+                .execute(writer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts a SQLite file into incremental auto-vacuum mode, so that deleted
+    /// rows can give their space back. A new file takes the mode from its
+    /// connections' pragma; an existing one (written before retention was
+    /// added) needs a one-time `VACUUM`, which rewrites the file.
+    pub async fn use_incremental_vacuum(&self) -> Result<(), StoreError> {
+        const INCREMENTAL: i64 = 2;
+        if let Pools::Sqlite { writer, .. } = &self.pools {
+            let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+                .fetch_one(writer)
+                .await?;
+            if mode != INCREMENTAL {
+                tracing::info!(
+                    "switching the SQLite file to incremental auto-vacuum (a one-time VACUUM)"
+                );
+                sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                    .execute(writer)
+                    .await?;
+                sqlx::query("VACUUM").execute(writer).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A cheap round trip, for readiness checks.

@@ -206,6 +206,23 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Takes a lock named `name` until this transaction ends, if no other
+    /// transaction holds it; false if one does. SQLite has one writer: a
+    /// transaction there holds every lock.
+    pub async fn try_lock_for_transaction(&mut self, name: &str) -> Result<bool, StoreError> {
+        match &mut self.conn {
+            Conn::Sqlite(_) => Ok(true),
+            Conn::Postgres(tx) => {
+                let locked: bool =
+                    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext($1))")
+                        .bind(format!("jobcall.{name}"))
+                        .fetch_one(&mut **tx)
+                        .await?;
+                Ok(locked)
+            }
+        }
+    }
+
     /// Deletes the queue task (if any) with this transaction's commit.
     pub fn retire(&mut self, task: Option<&TaskRef>) {
         if let Some(task) = task {
