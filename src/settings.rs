@@ -105,10 +105,14 @@ pub struct RawSettings {
     pub callback_timeout_ms: u64,
     pub callback_max_retry_after_ms: u64,
     pub callback_concurrency: usize,
+    /// Deliveries of one client in flight at once per process; 0 = all but an eighth of `callback_concurrency`.
+    pub callback_max_per_client: usize,
     pub callback_receiver_concurrency: usize,
     pub callback_response_body_bytes: usize,
 
     pub worker_concurrency: usize,
+    /// Attempts of one client running at once per process; 0 = all but an eighth of `worker_concurrency`.
+    pub worker_max_per_client: usize,
     pub worker_takeover_ms: u64,
     pub worker_shutdown_grace_ms: u64,
     pub worker_poll_interval_ms: u64,
@@ -165,9 +169,11 @@ impl Default for RawSettings {
             callback_timeout_ms: ms(domain.callbacks.attempt_timeout),
             callback_max_retry_after_ms: ms(domain.callbacks.max_retry_after),
             callback_concurrency: domain.callbacks.concurrency,
+            callback_max_per_client: domain.callbacks.max_per_client,
             callback_receiver_concurrency: domain.callbacks.per_receiver_concurrency,
             callback_response_body_bytes: domain.callbacks.response_body_bytes,
             worker_concurrency: domain.worker.concurrency,
+            worker_max_per_client: domain.worker.max_per_client,
             worker_takeover_ms: ms(domain.worker.takeover),
             worker_shutdown_grace_ms: ms(domain.worker.shutdown_grace),
             worker_poll_interval_ms: ms(domain.worker.poll_interval),
@@ -388,6 +394,7 @@ impl Settings {
             },
             worker: WorkerSettings {
                 concurrency: raw.worker_concurrency,
+                max_per_client: raw.worker_max_per_client,
                 takeover: ms(raw.worker_takeover_ms),
                 shutdown_grace: ms(raw.worker_shutdown_grace_ms),
                 retry_backoff: Backoff {
@@ -406,6 +413,7 @@ impl Settings {
                 attempt_timeout: ms(raw.callback_timeout_ms),
                 max_retry_after: ms(raw.callback_max_retry_after_ms),
                 concurrency: raw.callback_concurrency,
+                max_per_client: raw.callback_max_per_client,
                 per_receiver_concurrency: raw.callback_receiver_concurrency,
                 response_body_bytes: raw.callback_response_body_bytes,
             },

@@ -47,6 +47,9 @@ impl Default for JobLimits {
 pub struct WorkerSettings {
     /// Attempts run at once in this process.
     pub concurrency: usize,
+    /// Attempts of one client run at once in this process; 0: the default
+    /// of [`client_share`].
+    pub max_per_client: usize,
     /// How long a silent worker's jobs and deliveries wait before another
     /// worker takes them over. Running attempts renew their lease well
     /// within it.
@@ -66,6 +69,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 32,
+            max_per_client: 0,
             takeover: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             retry_backoff: Backoff {
@@ -74,6 +78,17 @@ impl Default for WorkerSettings {
             },
             poll_interval: Duration::from_millis(1000),
         }
+    }
+}
+
+/// One client's share of `concurrency` slots: `max_per_client`, or by
+/// default all but an eighth (at least one), which stays free for other
+/// clients: a single client loses little, and another client's work finds
+/// a slot at once however long the first one's jobs run.
+pub fn client_share(concurrency: usize, max_per_client: usize) -> usize {
+    match max_per_client {
+        0 => concurrency.saturating_sub((concurrency / 8).max(1)).max(1),
+        n => n.min(concurrency).max(1),
     }
 }
 
@@ -91,7 +106,11 @@ pub struct CallbackSettings {
     pub max_retry_after: Duration,
     /// Deliveries in flight at once in this process.
     pub concurrency: usize,
-    /// Deliveries in flight at once to one receiver (host and port), so that
+    /// Deliveries of one client in flight at once in this process; 0: the
+    /// default of [`client_share`].
+    pub max_per_client: usize,
+    /// Deliveries in flight at once to one receiver (the address its host
+    /// resolves to, and the port: however many names point at it), so that
     /// a slow receiver cannot take every delivery slot.
     pub per_receiver_concurrency: usize,
     /// How much of a receiver's response body is kept with the attempt.
@@ -110,6 +129,7 @@ impl Default for CallbackSettings {
             attempt_timeout: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(3600),
             concurrency: 64,
+            max_per_client: 0,
             per_receiver_concurrency: 8,
             response_body_bytes: 1024,
         }
@@ -143,6 +163,22 @@ impl Default for RetentionSettings {
 }
 
 /// Everything the domain needs to know.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_leaves_an_eighth_of_the_slots_to_others() {
+        assert_eq!(client_share(32, 0), 28);
+        assert_eq!(client_share(64, 0), 56);
+        assert_eq!(client_share(8, 0), 7);
+        assert_eq!(client_share(2, 0), 1);
+        assert_eq!(client_share(1, 0), 1);
+        assert_eq!(client_share(32, 40), 32, "at most the whole pool");
+        assert_eq!(client_share(32, 4), 4);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DomainSettings {
     pub limits: JobLimits,

@@ -2,7 +2,7 @@
 //! it is about; the row holds the state, so a task that arrives twice or late
 //! finds out from the row that there is nothing to do.
 
-use jobcall_entity::{DeliveryTrigger, EventId, JobId};
+use jobcall_entity::{ClientId, DeliveryTrigger, EventId, JobId};
 use serde::{Deserialize, Serialize};
 
 /// The apalis queues. Delivery has its own queue so that slow receivers never
@@ -41,6 +41,19 @@ impl Queue {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecuteTask {
     pub job_id: JobId,
+    /// Whose job it is, so a worker can keep to the client's share before
+    /// claiming it. Tasks queued by releases before 0.2 have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+}
+
+impl ExecuteTask {
+    pub fn new(job_id: JobId, client_id: ClientId) -> Self {
+        Self {
+            job_id,
+            client_id: Some(client_id),
+        }
+    }
 }
 
 /// Send a callback event.
@@ -48,4 +61,17 @@ pub struct ExecuteTask {
 pub struct DeliverTask {
     pub event_id: EventId,
     pub trigger: DeliveryTrigger,
+    /// Whose event it is (see [`ExecuteTask::client_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+}
+
+impl DeliverTask {
+    pub fn new(event_id: EventId, trigger: DeliveryTrigger, client_id: ClientId) -> Self {
+        Self {
+            event_id,
+            trigger,
+            client_id: Some(client_id),
+        }
+    }
 }

@@ -202,11 +202,10 @@ async fn a_requeued_task_replaces_the_old_one_and_runs() {
     h.writer
         .run(RequeueTask {
             queue: Queue::Execute,
-            args: ExecuteTask {
-                job_id: job.id.clone(),
-            },
+            args: ExecuteTask::new(job.id.clone(), job.client_id.clone()),
             task: TaskRef(before[0].clone()),
             delay: Duration::ZERO,
+            priority: jobcall_jobs::store::TOP_PRIORITY,
         })
         .await
         .unwrap();

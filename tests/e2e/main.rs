@@ -5,8 +5,10 @@
 pub mod support;
 
 mod api;
+mod backup;
 mod callbacks;
 mod crash;
+mod fairness;
 mod observability;
 mod retention;
 mod scale;

@@ -191,7 +191,15 @@ async fn a_killed_worker_has_its_jobs_taken_over() {
     let Some(backend) = Backend::postgres() else {
         return;
     };
-    let deployment = Deployment::new(&backend, &[("JOBCALL_WORKER_CONCURRENCY", "10")]).await;
+    // One client here: it may use every worker (see "Fair shares" in the README).
+    let deployment = Deployment::new(
+        &backend,
+        &[
+            ("JOBCALL_WORKER_CONCURRENCY", "10"),
+            ("JOBCALL_WORKER_MAX_PER_CLIENT", "10"),
+        ],
+    )
+    .await;
     let receiver = Receiver::start().await;
     let api = deployment.start("api", "api").await;
     let mut doomed = deployment.start("worker", "worker-1").await;

@@ -9,7 +9,6 @@ use jobcall_jobs::job::{
     Submitted, find_job, list_jobs,
 };
 use jobcall_jobs::retention::{EraseJob, Erased};
-use jobcall_jobs::worker::LocalDispatch;
 use serde::Serialize;
 use tracing::info;
 
@@ -59,8 +58,11 @@ pub async fn submit(
     .await
     .map_err(ApiError::Validation)?;
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let reserved = state
+        .dispatch
+        .as_ref()
+        .and_then(|dispatch| dispatch.try_reserve(&caller.client_id));
     let mut submission = Submission::new(caller.client_id, spec, key, request_id);
-    let reserved = state.dispatch.as_ref().and_then(LocalDispatch::try_reserve);
     if let Some(reserved) = &reserved {
         submission = submission.handed_over(reserved.fallback_delay());
     }

@@ -12,7 +12,7 @@ use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use super::{
@@ -29,6 +29,8 @@ use crate::{
 pub struct ClaimDelivery {
     pub event_id: EventId,
     pub trigger: DeliveryTrigger,
+    /// Whose event it is, when the task that asked knew.
+    pub client_id: Option<ClientId>,
     pub worker: String,
     pub lease: Duration,
     /// The queue task that asked; retired unless the event is claimed (or
@@ -113,16 +115,19 @@ impl WriteOp for ClaimDelivery {
         let task = DeliverTask {
             event_id: self.event_id,
             trigger: self.trigger,
+            client_id: self.client_id,
         };
         come_back_at(tx, Queue::Deliver, &task, asked, later)
     }
 }
 
-/// Gives a claimed event back, to be tried at `at` (its receiver is busy).
+/// Gives a claimed event back, to be tried at `at` (its receiver is busy,
+/// or its client holds its share of the delivery slots).
 #[derive(Debug, Clone)]
 pub struct DeferDelivery {
     pub event_id: EventId,
     pub trigger: DeliveryTrigger,
+    pub client_id: ClientId,
     pub worker: String,
     pub at: i64,
     pub task: Option<TaskRef>,
@@ -143,10 +148,7 @@ impl WriteOp for DeferDelivery {
             .await?;
         if released > 0 {
             tx.retire(self.task.as_ref());
-            let task = DeliverTask {
-                event_id: self.event_id,
-                trigger: self.trigger,
-            };
+            let task = DeliverTask::new(self.event_id, self.trigger, self.client_id);
             tx.push(Queue::Deliver, &task, Some(self.at))?;
         } else {
             tx.release(self.task.as_ref());
@@ -284,10 +286,11 @@ impl WriteOp for RecordAttempt {
         tx.retire(self.task.as_ref());
 
         if let Some(AfterAttempt::RetryAt(at)) = after {
-            let task = DeliverTask {
-                event_id: event.id.clone(),
-                trigger: DeliveryTrigger::Scheduled,
-            };
+            let task = DeliverTask::new(
+                event.id.clone(),
+                DeliveryTrigger::Scheduled,
+                event.client_id.clone(),
+            );
             tx.push(Queue::Deliver, &task, Some(at))?;
         }
         let promoted = match after {
@@ -350,21 +353,19 @@ async fn promote_next(tx: &mut WriteTx, job_id: &JobId, now: i64) -> Result<bool
         .col_expr(event::Column::UpdatedAt, Expr::value(now))
         .filter(event::Column::Id.in_subquery(oldest_waiting))
         .into_query();
-    promote.returning_col(event::Column::Id);
-    let Some(promoted) = tx.fetch_optional::<IdOnly, _>(&promote).await? else {
+    promote.returning(Query::returning().columns([event::Column::Id, event::Column::ClientId]));
+    let Some(promoted) = tx.fetch_optional::<Promoted, _>(&promote).await? else {
         return Ok(false);
     };
-    let task = DeliverTask {
-        event_id: promoted.id,
-        trigger: DeliveryTrigger::Scheduled,
-    };
+    let task = DeliverTask::new(promoted.id, DeliveryTrigger::Scheduled, promoted.client_id);
     tx.push(Queue::Deliver, &task, None)?;
     Ok(true)
 }
 
 #[derive(Debug, FromQueryResult)]
-struct IdOnly {
+struct Promoted {
     id: EventId,
+    client_id: ClientId,
 }
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -468,10 +469,11 @@ impl WriteOp for ReplayLatest {
             None => Replay::NoEvents,
             Some(event) if event.state == EventState::Waiting => Replay::Waiting(event),
             Some(event) => {
-                let task = DeliverTask {
-                    event_id: event.id.clone(),
-                    trigger: DeliveryTrigger::Manual,
-                };
+                let task = DeliverTask::new(
+                    event.id.clone(),
+                    DeliveryTrigger::Manual,
+                    event.client_id.clone(),
+                );
                 tx.push(Queue::Deliver, &task, None)?;
                 Replay::Queued(event)
             }

@@ -124,10 +124,7 @@ pub(crate) async fn emit(
         .await?;
     let mut claimed = None;
     if state == EventState::Pending {
-        let task = DeliverTask {
-            event_id,
-            trigger: DeliveryTrigger::Scheduled,
-        };
+        let task = DeliverTask::new(event_id, DeliveryTrigger::Scheduled, job.client_id.clone());
         let task = tx.push(Queue::Deliver, &task, lease_expires_at)?;
         if claim.is_some() {
             claimed = Some(ClaimedDelivery { event: row, task });

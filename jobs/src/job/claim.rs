@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use jobcall_entity::{EventType, JobId, JobStatus, job};
+use jobcall_entity::{ClientId, EventType, JobId, JobStatus, job};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Func},
@@ -47,6 +47,7 @@ pub enum JobEnd {
 
 #[derive(Debug, FromQueryResult)]
 struct Unclaimable {
+    client_id: ClientId,
     status: JobStatus,
     next_attempt_at: Option<i64>,
     lease_expires_at: Option<i64>,
@@ -152,6 +153,7 @@ async fn why_not(
             &job::Entity::find_by_id(job_id.clone())
                 .select_only()
                 .columns([
+                    job::Column::ClientId,
                     job::Column::Status,
                     job::Column::NextAttemptAt,
                     job::Column::LeaseExpiresAt,
@@ -159,23 +161,26 @@ async fn why_not(
                 .into_query(),
         )
         .await?;
-    let later = match state {
+    let (later, client_id) = match state {
         Some(Unclaimable {
             status: JobStatus::Queued,
             next_attempt_at: Some(at),
+            client_id,
             ..
-        }) if at > now => at,
+        }) if at > now => (at, client_id),
         Some(Unclaimable {
             status: JobStatus::Running,
             lease_expires_at: Some(until),
+            client_id,
             ..
-        }) => until + 1,
+        }) => (until + 1, client_id),
         _ => {
             tx.retire(asked);
             return Ok(Claim::Ended(JobEnd::AlreadyOver));
         }
     };
-    come_back_at(tx, Queue::Execute, &ExecuteTask { job_id }, asked, later)
+    let task = ExecuteTask::new(job_id, client_id);
+    come_back_at(tx, Queue::Execute, &task, asked, later)
 }
 
 fn ended(finished: Finished) -> JobClaim {

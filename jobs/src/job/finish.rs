@@ -3,7 +3,7 @@
 //! is fenced by the attempt number and the lease owner, so a worker that
 //! lost its lease cannot overwrite the outcome of the one that took over.
 
-use jobcall_entity::{EventType, JobId, JobStatus, job};
+use jobcall_entity::{ClientId, EventType, JobId, JobStatus, job};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait,
     sea_query::{Expr, ExprTrait, SimpleExpr},
@@ -36,6 +36,7 @@ pub enum AttemptOutcome {
 #[derive(Debug, Clone)]
 pub struct FinishAttempt {
     pub job_id: JobId,
+    pub client_id: ClientId,
     pub attempt: i32,
     pub worker: String,
     pub outcome: AttemptOutcome,
@@ -117,13 +118,9 @@ impl FinishAttempt {
                 let Some(job) = tx.fetch_optional::<job::Model, _>(&update).await? else {
                     return Ok(Finished::LeaseLost);
                 };
-                tx.push(
-                    Queue::Execute,
-                    &ExecuteTask {
-                        job_id: job.id.clone(),
-                    },
-                    Some(retry_at),
-                )?;
+                let task = ExecuteTask::new(job.id.clone(), job.client_id.clone());
+                let priority = tx.fair_priority(&job.client_id).await?;
+                tx.push_with_priority(Queue::Execute, &task, Some(retry_at), priority)?;
                 Ok(Finished::Retrying(job))
             }
             AttemptOutcome::Released => {
@@ -137,13 +134,8 @@ impl FinishAttempt {
                 if tx.execute(&update).await? == 0 {
                     return Ok(Finished::LeaseLost);
                 }
-                tx.push(
-                    Queue::Execute,
-                    &ExecuteTask {
-                        job_id: self.job_id,
-                    },
-                    None,
-                )?;
+                let task = ExecuteTask::new(self.job_id, self.client_id);
+                tx.push(Queue::Execute, &task, None)?;
                 Ok(Finished::Released)
             }
         }

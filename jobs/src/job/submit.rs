@@ -113,13 +113,12 @@ impl WriteOp for Submission {
             ..self.row
         };
         let task_due_ms = self.task_delay.map(|delay| now + delay.as_millis() as i64);
-        let task = ExecuteTask {
-            job_id: row.id.clone(),
-        };
+        let task = ExecuteTask::new(row.id.clone(), row.client_id.clone());
         if row.idempotency_key.is_none() {
             // Nothing to check: the row joins the group's one insert.
+            let priority = tx.fair_priority(&row.client_id).await?;
             tx.insert_job_at_commit(row.clone());
-            let task = tx.push(Queue::Execute, &task, task_due_ms)?;
+            let task = tx.push_with_priority(Queue::Execute, &task, task_due_ms, priority)?;
             return Ok(Submitted::Created(row, task));
         }
         let insert = job::Entity::insert(job::ActiveModel::from(row.clone()).reset_all())
@@ -147,7 +146,8 @@ impl WriteOp for Submission {
                 Submitted::KeyReused
             });
         }
-        let task = tx.push(Queue::Execute, &task, task_due_ms)?;
+        let priority = tx.fair_priority(&row.client_id).await?;
+        let task = tx.push_with_priority(Queue::Execute, &task, task_due_ms, priority)?;
         Ok(Submitted::Created(row, task))
     }
 }

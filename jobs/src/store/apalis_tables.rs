@@ -218,9 +218,9 @@ pub(super) async fn push_tasks_sqlite(
     tasks: &[&StagedTask],
     clock: &Clock,
 ) -> Result<(), StoreError> {
-    // 7 parameters a row, well under SQLite's 32,766.
+    // 6 parameters a row, well under SQLite's 32,766.
     for chunk in tasks.chunks(1000) {
-        let rows = vec!["(?, ?, ?, 'Pending', 0, ?, ?, 0, '{}', NULL)"; chunk.len()].join(", ");
+        let rows = vec!["(?, ?, ?, 'Pending', 0, ?, ?, ?, '{}', NULL)"; chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
              priority, metadata, idempotency_key) VALUES {rows}"
@@ -233,7 +233,8 @@ pub(super) async fn push_tasks_sqlite(
                 .bind(task.id.to_string())
                 .bind(task.queue.name())
                 .bind(TASK_MAX_ATTEMPTS as i64)
-                .bind(task.run_at_seconds().unwrap_or(now_s) as i64);
+                .bind(task.run_at_seconds().unwrap_or(now_s) as i64)
+                .bind(i64::from(task.priority));
         }
         query.execute(&mut *conn).await?;
     }

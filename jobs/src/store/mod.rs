@@ -34,6 +34,7 @@ pub use apalis_tables::{
     QueueGauge, StorageStats, bring_tasks_forward, purge_dead_tasks, release_worker_tasks,
     sample_queues, table_sizes,
 };
+pub use staged::{PUT_BACK_PRIORITY, TOP_PRIORITY};
 pub use tx::{TaskRef, WriteTx};
 pub use writer::{ReleaseTask, RequeueTask, WriteOp, Writer};
 
@@ -54,6 +55,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// How to reach the database.
@@ -283,6 +286,26 @@ impl Database {
                 sqlx::query("VACUUM").execute(writer).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (which must
+    /// not exist) while other processes go on reading and writing it:
+    /// `VACUUM INTO` reads one snapshot. The copy is a complete database
+    /// that `jobcall` opens as it is.
+    pub async fn backup_sqlite(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let Pools::Sqlite { writer, .. } = &self.pools else {
+            return Err(StoreError::Unsupported(
+                "backups of PostgreSQL are made with pg_dump (see the README)".into(),
+            ));
+        };
+        let path = path.to_str().ok_or_else(|| {
+            StoreError::Unsupported(format!("`{}` is not a UTF-8 path", path.display()))
+        })?;
+        sqlx::query("VACUUM INTO ?1")
+            .bind(path)
+            .execute(writer)
+            .await?;
         Ok(())
     }
 

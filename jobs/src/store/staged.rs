@@ -10,6 +10,14 @@ use crate::{queue::Queue, time::Clock};
 /// handlers fail only on database errors, so this bounds retries of those.
 pub(crate) const TASK_MAX_ATTEMPTS: usize = 25;
 
+/// The priority of a task of a client with nothing else waiting; each job a
+/// client already has waiting lowers its next task's priority by one, down
+/// to [`PUT_BACK_PRIORITY`] (apalis fetches the highest priority first).
+pub const TOP_PRIORITY: u32 = 1000;
+/// The priority of a task put back because its client held its share of
+/// the slots: after everyone else's.
+pub const PUT_BACK_PRIORITY: u32 = 0;
+
 /// A task waiting for the transaction that pushes it to commit.
 #[derive(Debug)]
 pub(crate) struct StagedTask {
@@ -23,6 +31,7 @@ pub(crate) struct StagedTask {
     /// The same moment on the system clock, which the database's own
     /// "now" follows when apalis fetches due tasks.
     run_at_system_ms: Option<i64>,
+    pub priority: u32,
 }
 
 impl StagedTask {
@@ -30,6 +39,7 @@ impl StagedTask {
         queue: Queue,
         args: &T,
         due_ms: Option<i64>,
+        priority: u32,
         clock: &Clock,
     ) -> Result<Self, StoreError> {
         let args = serde_json::to_vec(args).map_err(|e| StoreError::Queue(e.to_string()))?;
@@ -39,6 +49,7 @@ impl StagedTask {
             args,
             due_ms,
             run_at_system_ms: due_ms.map(|due| clock.to_system_ms(due)),
+            priority,
         })
     }
 
@@ -51,6 +62,7 @@ impl StagedTask {
     pub fn to_apalis(&self) -> apalis_core::task::Task<Vec<u8>> {
         let builder = TaskBuilder::new(self.args.clone())
             .task_id(self.id.into())
+            .priority(self.priority as usize)
             .max_attempts(TASK_MAX_ATTEMPTS);
         match self.run_at_seconds() {
             Some(run_at) => builder.run_at_timestamp(run_at).build(),

@@ -1,16 +1,22 @@
 //! A write transaction on either backend, with the queue pushes and signals
 //! that must take effect only if it commits.
 
-use jobcall_entity::{JobId, delivery_attempt, job};
+use std::collections::HashMap;
+
+use jobcall_entity::{ClientId, JobId, JobStatus, delivery_attempt, job};
 use sea_orm::{
-    ActiveModelTrait, DbBackend, EntityTrait, FromQueryResult, QueryResult, QuerySelect,
-    QueryTrait, StatementBuilder,
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryResult, QuerySelect, QueryTrait, StatementBuilder,
+    sea_query::{Expr, Query},
 };
 use sea_query_sqlx::SqlxValues;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
-use super::{Pools, StoreError, apalis_tables, staged::StagedTask};
+use super::{
+    Pools, StoreError, apalis_tables,
+    staged::{PUT_BACK_PRIORITY, StagedTask, TOP_PRIORITY},
+};
 use crate::{queue::Queue, signals::Signal, time::Clock};
 
 /// An open write transaction. Statements are sea-query builders, rendered for
@@ -19,12 +25,20 @@ use crate::{queue::Queue, signals::Signal, time::Clock};
 pub struct WriteTx {
     conn: Conn,
     clock: Clock,
+    /// Jobs waiting per client, as counted once in this transaction and
+    /// counted up with each task it queues for the client.
+    backlogs: HashMap<ClientId, u32>,
     new_jobs: Vec<job::Model>,
     new_attempts: Vec<delivery_attempt::ActiveModel>,
     staged_tasks: Vec<StagedTask>,
     retired: Vec<TaskRef>,
     released: Vec<TaskRef>,
     signals: Vec<Signal>,
+}
+
+#[derive(FromQueryResult)]
+struct Backlog {
+    backlog: i64,
 }
 
 /// The queue task a worker is handling. It is retired (deleted) by the
@@ -82,6 +96,7 @@ impl WriteTx {
         Ok(Self {
             conn,
             clock,
+            backlogs: HashMap::new(),
             new_jobs: Vec::new(),
             new_attempts: Vec::new(),
             staged_tasks: Vec::new(),
@@ -168,10 +183,51 @@ impl WriteTx {
         args: &T,
         due_ms: Option<i64>,
     ) -> Result<TaskRef, StoreError> {
-        let task = StagedTask::new(queue, args, due_ms, &self.clock)?;
+        self.push_with_priority(queue, args, due_ms, TOP_PRIORITY)
+    }
+
+    /// Queues a task with an apalis priority (see [`TOP_PRIORITY`]).
+    pub fn push_with_priority<T: Serialize>(
+        &mut self,
+        queue: Queue,
+        args: &T,
+        due_ms: Option<i64>,
+        priority: u32,
+    ) -> Result<TaskRef, StoreError> {
+        let task = StagedTask::new(queue, args, due_ms, priority, &self.clock)?;
         let id = TaskRef(task.id.to_string());
         self.staged_tasks.push(task);
         Ok(id)
+    }
+
+    /// The priority of the next job task of `client`: the more jobs it
+    /// already has waiting or running, the lower, so that one client's
+    /// flood does not make everyone else wait behind it (weighted fair
+    /// queueing by backlog). One capped count per client per transaction.
+    pub async fn fair_priority(&mut self, client: &ClientId) -> Result<u32, StoreError> {
+        let backlog = match self.backlogs.get(client) {
+            Some(backlog) => *backlog,
+            None => {
+                let waiting = job::Entity::find()
+                    .select_only()
+                    .column(job::Column::Id)
+                    .filter(job::Column::ClientId.eq(client.clone()))
+                    .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+                    .limit(u64::from(TOP_PRIORITY))
+                    .into_query();
+                let counted = Query::select()
+                    .expr_as(Expr::cust("COUNT(*)"), "backlog")
+                    .from_subquery(waiting, "waiting")
+                    .to_owned();
+                let row: Option<Backlog> = self.fetch_optional(&counted).await?;
+                row.map_or(0, |row| {
+                    row.backlog.clamp(0, i64::from(TOP_PRIORITY)) as u32
+                })
+            }
+        };
+        self.backlogs
+            .insert(client.clone(), backlog.saturating_add(1));
+        Ok(TOP_PRIORITY - backlog.min(TOP_PRIORITY - PUT_BACK_PRIORITY - 1))
     }
 
     /// Raises a signal once this transaction has committed.

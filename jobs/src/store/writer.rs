@@ -389,6 +389,8 @@ pub struct RequeueTask<T> {
     pub args: T,
     pub task: super::TaskRef,
     pub delay: std::time::Duration,
+    /// The new task's apalis priority (see [`super::TOP_PRIORITY`]).
+    pub priority: u32,
 }
 
 impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTask<T> {
@@ -398,7 +400,7 @@ impl<T: serde::Serialize + Clone + Send + Sync + 'static> WriteOp for RequeueTas
     async fn apply(self, tx: &mut WriteTx) -> Result<(), StoreError> {
         tx.retire(Some(&self.task));
         let due_ms = tx.now_ms() + self.delay.as_millis() as i64;
-        tx.push(self.queue, &self.args, Some(due_ms))?;
+        tx.push_with_priority(self.queue, &self.args, Some(due_ms), self.priority)?;
         Ok(())
     }
 }

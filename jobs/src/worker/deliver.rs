@@ -1,13 +1,14 @@
 //! The apalis handler of the delivery queue: one attempt of one event, made
 //! from the queue or straight after the job's worker wrote the event.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::sync::OwnedSemaphorePermit;
 
 use apalis::prelude::{BoxDynError, Data, TaskId};
 use jobcall_entity::{DeliveryTrigger, event};
 use tracing::{Instrument, Span, field, info, info_span, warn};
+use url::Host;
 
 use super::runtime::{Halt, Settled, WorkerRuntime, claim_settled, run_handler, write_durably};
 use crate::{
@@ -19,6 +20,7 @@ use crate::{
         sender::{Sent, Webhook, send},
     },
     metrics::OutcomeLabels,
+    outbound::CheckedUrl,
     queue::{DeliverTask, Queue},
     store::TaskRef,
 };
@@ -99,6 +101,7 @@ async fn deliver(
     let claim = || ClaimDelivery {
         event_id: task.event_id.clone(),
         trigger: task.trigger,
+        client_id: task.client_id.clone(),
         worker: runtime.instance.clone(),
         lease,
         task: Some(handled.clone()),
@@ -133,20 +136,28 @@ async fn attempt(
             duration_ms: 0,
         },
         Ok(url) => {
-            let Some(_slot) = runtime
-                .receivers
-                .acquire(&url.authority(), RECEIVER_WAIT)
-                .await
-            else {
-                let defer = DeferDelivery {
-                    event_id: event.id.clone(),
-                    trigger,
-                    worker: runtime.instance.clone(),
-                    at: services.clock.now_ms() + 1000 + (jitter_sample().abs() * 1000.0) as i64,
-                    task: Some(handled),
-                };
-                write_durably(runtime, defer).await?;
-                info!(receiver = %url.authority(), "receiver busy; delivery put off");
+            let put_off = |at: i64| DeferDelivery {
+                event_id: event.id.clone(),
+                trigger,
+                client_id: event.client_id.clone(),
+                worker: runtime.instance.clone(),
+                at,
+                task: Some(handled.clone()),
+            };
+            let Some(_share) = runtime.delivery_shares.try_acquire(&event.client_id) else {
+                let delay = runtime.delivery_shares.put_back(&event.client_id);
+                write_durably(runtime, put_off(services.clock.after(delay))).await?;
+                info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "the client holds its share of the deliveries; put off"
+                );
+                return Ok(());
+            };
+            let receiver = receiver_of(runtime, &url).await;
+            let Some(_slot) = runtime.receivers.acquire(&receiver, RECEIVER_WAIT).await else {
+                let at = services.clock.now_ms() + 1000 + (jitter_sample().abs() * 1000.0) as i64;
+                write_durably(runtime, put_off(at)).await?;
+                info!(receiver = %receiver, "receiver busy; delivery put off");
                 return Ok(());
             };
             let secrets = services.secrets.get(&services.db, &event.client_id).await?;
@@ -208,6 +219,24 @@ async fn attempt(
         );
     }
     Ok(())
+}
+
+/// What limits a receiver: the address its host resolves to (the first,
+/// as the connection will use it) and the port, however many names point
+/// there. A name that does not resolve keys on itself; sending will fail
+/// on it anyway.
+async fn receiver_of(runtime: &WorkerRuntime, url: &CheckedUrl) -> String {
+    let port = url.as_url().port_or_known_default().unwrap_or_default();
+    match url.as_url().host() {
+        Some(Host::Domain(name)) => match runtime.services.outbound.guard().resolve(name).await {
+            Ok(addresses) => match addresses.first() {
+                Some(address) => SocketAddr::new(address.ip(), port).to_string(),
+                None => url.authority(),
+            },
+            Err(_) => url.authority(),
+        },
+        _ => url.authority(),
+    }
 }
 
 fn record_metrics(runtime: &WorkerRuntime, event: &event::Model, outcome: &SendOutcome, now: i64) {

@@ -11,10 +11,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use jobcall_entity::JobId;
+use jobcall_entity::{ClientId, JobId};
 use tokio::{runtime::Handle, sync::OwnedSemaphorePermit};
 
-use super::{execute, runtime::WorkerRuntime};
+use super::{execute, runtime::WorkerRuntime, shares::ClientSlot};
 use crate::store::TaskRef;
 
 #[derive(Clone)]
@@ -25,11 +25,13 @@ pub struct LocalDispatch {
     workers_runtime: Handle,
 }
 
-/// A worker slot, held for one job from its submission to its end.
+/// A worker slot and a share of its client's, held for one job from its
+/// submission to its end.
 pub struct Reserved {
     runtime: Arc<WorkerRuntime>,
     workers_runtime: Handle,
     slot: OwnedSemaphorePermit,
+    share: ClientSlot,
 }
 
 impl LocalDispatch {
@@ -42,11 +44,13 @@ impl LocalDispatch {
     }
 
     /// A free worker slot (the queue's worker takes from the same ones),
-    /// unless every slot is busy or the workers are stopping.
-    pub fn try_reserve(&self) -> Option<Reserved> {
+    /// unless every slot is busy, `client` holds its share of them, or the
+    /// workers are stopping.
+    pub fn try_reserve(&self, client: &ClientId) -> Option<Reserved> {
         if self.runtime.stop_claiming.is_cancelled() {
             return None;
         }
+        let share = self.runtime.execute_shares.try_acquire(client)?;
         let slot = self
             .runtime
             .execute_slots
@@ -57,6 +61,7 @@ impl LocalDispatch {
             runtime: self.runtime.clone(),
             workers_runtime: self.workers_runtime.clone(),
             slot,
+            share,
         })
     }
 }
@@ -75,7 +80,7 @@ impl Reserved {
             &self.workers_runtime,
             job_id,
             task,
-            self.slot,
+            (self.slot, self.share),
         );
     }
 }

@@ -14,7 +14,8 @@ use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
 use super::{
     deliver::{deliver_now, delivery_lease},
-    runtime::{Halt, Settled, WorkerRuntime, claim_settled, run_handler, write_durably},
+    runtime::{Halt, Settled, WorkerRuntime, claim_settled, put_back, run_handler, write_durably},
+    shares::ClientSlot,
 };
 use crate::{
     backoff,
@@ -40,20 +41,41 @@ pub(super) async fn handle(
     let runtime = Arc::clone(&runtime);
     let handled = TaskRef(id.to_string());
     let work = {
-        let (runtime, job_id, handled) = (runtime.clone(), task.job_id.clone(), handled.clone());
-        async move { execute(&runtime, job_id, handled).await }.instrument(span)
+        let (runtime, args, handled) = (runtime.clone(), task.clone(), handled.clone());
+        async move {
+            // A task queued before tasks named their client runs unshared.
+            let share = match &args.client_id {
+                None => None,
+                Some(client) => match runtime.execute_shares.try_acquire(client) {
+                    Some(share) => Some(share),
+                    None => {
+                        let delay = runtime.execute_shares.put_back(client);
+                        debug!(
+                            delay_ms = delay.as_millis() as u64,
+                            "the client holds its share of the workers; put back"
+                        );
+                        return put_back(&runtime, Queue::Execute, args, handled, delay).await;
+                    }
+                },
+            };
+            let ran = execute(&runtime, args.job_id, handled).await;
+            drop(share);
+            ran
+        }
+        .instrument(span)
     };
     run_handler(&runtime, Queue::Execute, task, handled, work).await
 }
 
 /// Runs a job handed over by the API of this process (see
-/// [`super::dispatch`]), holding `slot` until the attempt ends.
+/// [`super::dispatch`]), holding `slot` and its client's `share` until the
+/// attempt ends.
 pub(super) fn spawn_handed_over(
     runtime: &Arc<WorkerRuntime>,
     on: &tokio::runtime::Handle,
     job_id: JobId,
     task: TaskRef,
-    slot: OwnedSemaphorePermit,
+    (slot, share): (OwnedSemaphorePermit, ClientSlot),
 ) {
     let span = info_span!("job", job_id = %job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
     let runtime_for_task = runtime.clone();
@@ -63,7 +85,7 @@ pub(super) fn spawn_handed_over(
                 // The job's queue task runs it once it falls due.
                 warn!(error = %err, "handed-over job failed to run; the queue runs it later");
             }
-            drop(slot);
+            drop((slot, share));
         }
         .instrument(span),
         on,
@@ -163,6 +185,7 @@ async fn run_attempt(
     let delivery_slot = runtime.delivery_slots.clone().try_acquire_owned().ok();
     let finish = FinishAttempt {
         job_id: job.id.clone(),
+        client_id: job.client_id.clone(),
         attempt: job.attempts,
         worker: runtime.instance.clone(),
         outcome,

@@ -8,6 +8,7 @@ mod dispatch;
 mod execute;
 mod health;
 mod runtime;
+mod shares;
 mod wake;
 
 pub use dispatch::{LocalDispatch, Reserved};

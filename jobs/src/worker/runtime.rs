@@ -14,14 +14,14 @@ use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::warn;
 
-use super::health::WorkerHealth;
+use super::{health::WorkerHealth, shares::ClientShares};
 use crate::{
     callbacks::ReceiverLimits,
     claim::Claim,
-    config::DomainSettings,
+    config::{DomainSettings, client_share},
     queue::Queue,
     services::Services,
-    store::{RequeueTask, StoreError, TaskRef, WriteOp},
+    store::{PUT_BACK_PRIORITY, RequeueTask, StoreError, TOP_PRIORITY, TaskRef, WriteOp},
 };
 
 /// What the task handlers share.
@@ -47,6 +47,10 @@ pub struct WorkerRuntime {
     /// Deliveries this process makes at once (`callbacks.concurrency`),
     /// whether from the queue or by a job's worker as the job finished.
     pub(super) delivery_slots: Arc<Semaphore>,
+    /// One client's share of `execute_slots`.
+    pub(super) execute_shares: ClientShares,
+    /// One client's share of `delivery_slots`.
+    pub(super) delivery_shares: ClientShares,
 }
 
 /// Why a handler's work stopped without writing an outcome.
@@ -67,6 +71,14 @@ impl WorkerRuntime {
             receivers: ReceiverLimits::new(settings.callbacks.per_receiver_concurrency),
             execute_slots: Arc::new(Semaphore::new(concurrency_of(settings, Queue::Execute))),
             delivery_slots: Arc::new(Semaphore::new(concurrency_of(settings, Queue::Deliver))),
+            execute_shares: ClientShares::new(client_share(
+                concurrency_of(settings, Queue::Execute),
+                settings.worker.max_per_client,
+            )),
+            delivery_shares: ClientShares::new(client_share(
+                concurrency_of(settings, Queue::Deliver),
+                settings.callbacks.max_per_client,
+            )),
             services,
             instance: format!("jobcall-{}-{}", std::process::id(), ulid::Ulid::generate()),
             stop_claiming: CancellationToken::new(),
@@ -136,6 +148,28 @@ pub(super) async fn write_durably<O: WriteOp + Clone>(
             Err(err) => return Err(err.into()),
         }
     }
+}
+
+/// Puts back a task whose client holds its share of the slots: due after
+/// `delay`, and behind every other client's tasks.
+pub(super) async fn put_back<T>(
+    runtime: &WorkerRuntime,
+    queue: Queue,
+    args: T,
+    task: TaskRef,
+    delay: Duration,
+) -> Result<(), Halt>
+where
+    T: serde::Serialize + Clone + Send + Sync + 'static,
+{
+    let op = RequeueTask {
+        queue,
+        args,
+        task,
+        delay,
+        priority: PUT_BACK_PRIORITY,
+    };
+    write_durably(runtime, op).await
 }
 
 /// A claim once it no longer asks to wait a moment.
@@ -211,6 +245,7 @@ where
                 args: args.clone(),
                 task: task.clone(),
                 delay,
+                priority: TOP_PRIORITY,
             };
             let written = tokio::select! {
                 written = runtime.services.writer.run(op) => written,
