@@ -36,6 +36,12 @@ enum Command {
     Worker,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to PATH while the
+    /// service runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
     /// Manage API clients.
     Client {
         #[command(subcommand)]
@@ -106,6 +112,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Backup { path } => backup(&settings, &path).await,
         Command::Client {
             command: ClientCommand::Create { name, json },
         } => create_client(settings, name, json).await,
@@ -123,6 +130,20 @@ async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     let stop = shutdown_signal();
     let app = Application::build(settings, role, Customize::default()).await?;
     app.run_until_stopped(stop).await
+}
+
+async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !path.exists(),
+        "`{}` exists already: a backup goes to a new file",
+        path.display()
+    );
+    let db = jobcall_jobs::store::Database::connect(&settings.database).await?;
+    db.backup_sqlite(path).await?;
+    db.close().await;
+    tracing::info!(path = %path.display(), "backup written");
+    println!("{}", path.display());
+    Ok(())
 }
 
 async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::Result<()> {

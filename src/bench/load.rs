@@ -26,6 +26,15 @@ pub struct Client {
     refused: Arc<AtomicU64>,
 }
 
+/// What one open-loop run measured.
+pub struct OpenRun {
+    /// When each sequence number was sent.
+    pub sent: Vec<(u64, Instant)>,
+    /// From the scheduled send to the 202, per accepted submission.
+    pub accept_us: Vec<u32>,
+    pub errors: u64,
+}
+
 /// What one closed-loop run measured.
 #[derive(Default)]
 pub struct Run {
@@ -129,13 +138,12 @@ impl Client {
 
     /// Submissions at a fixed `rate` per second for `duration`, each sent on
     /// schedule whatever the previous ones are doing (an open loop, so a
-    /// slow response cannot hide the latency that follows it). Returns the
-    /// moment each sequence number was sent.
+    /// slow response cannot hide the latency that follows it).
     pub async fn open_loop(
         self: &Arc<Self>,
         rate: u32,
         duration: Duration,
-    ) -> anyhow::Result<(Vec<(u64, Instant)>, u64)> {
+    ) -> anyhow::Result<OpenRun> {
         let idle: Arc<Mutex<Vec<SendRequest<Full<Bytes>>>>> = Arc::new(Mutex::new(Vec::new()));
         for _ in 0..16 {
             idle.lock().await.push(self.connect().await?);
@@ -144,6 +152,7 @@ impl Client {
         let count = (duration.as_secs_f64() * rate as f64) as u64;
         let start = tokio::time::Instant::now();
         let errors = Arc::new(AtomicU64::new(0));
+        let accept_us = Arc::new(std::sync::Mutex::new(Vec::with_capacity(count as usize)));
         let mut sent = Vec::with_capacity(count as usize);
         let mut tasks = Vec::with_capacity(count as usize);
         for i in 0..count {
@@ -151,6 +160,8 @@ impl Client {
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             sent.push((seq, Instant::now()));
             let (client, idle, errors) = (self.clone(), idle.clone(), errors.clone());
+            let accept_us = accept_us.clone();
+            let scheduled = Instant::now();
             tasks.push(tokio::spawn(async move {
                 // An idle connection may have been closed by the server's
                 // keep-alive timeout: skip those rather than count them.
@@ -173,6 +184,11 @@ impl Client {
                     },
                 };
                 if client.submit(&mut sender, seq).await {
+                    let took = scheduled.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                    accept_us
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(took);
                     idle.lock().await.push(sender);
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -182,6 +198,22 @@ impl Client {
         for task in tasks {
             task.await?;
         }
-        Ok((sent, errors.load(Ordering::Relaxed)))
+        let accept_us = std::mem::take(&mut *accept_us.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(OpenRun {
+            sent,
+            accept_us,
+            errors: errors.load(Ordering::Relaxed),
+        })
+    }
+
+    /// The body of `GET path` (no token: for `/metrics`).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let mut sender = self.connect().await?;
+        let request = Request::get(path)
+            .header(header::HOST, "127.0.0.1")
+            .body(Full::new(Bytes::new()))?;
+        let response = sender.send_request(request).await?;
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 }

@@ -15,6 +15,7 @@ mod load;
 mod receiver;
 mod seed;
 mod server;
+mod soak;
 
 use std::{
     sync::Arc,
@@ -51,6 +52,19 @@ pub struct BenchArgs {
     /// The servers' log filter (`JOBCALL_LOG_LEVEL`).
     #[arg(long, default_value = "warn,jobcall=info")]
     log_level: String,
+    /// Instead of the phases, a soak of this many seconds: a steady rate with
+    /// a short retention, sampled every `--soak-window` seconds.
+    #[arg(long)]
+    soak: Option<u64>,
+    /// Submissions per second of the soak.
+    #[arg(long, default_value_t = 300)]
+    soak_rate: u32,
+    /// The soak's retention of finished jobs, in seconds.
+    #[arg(long, default_value_t = 60)]
+    soak_retention: u64,
+    /// Seconds between the soak's samples.
+    #[arg(long, default_value_t = 60)]
+    soak_window: u64,
     /// Runs the server under this command, split at spaces: a profiler, say
     /// `perf record -g -o /tmp/perf.data` or `heaptrack -o /tmp/heap`.
     #[arg(long)]
@@ -64,9 +78,19 @@ struct Report {
 }
 
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
-    let mut reports = vec![measure("SQLite", None, &args).await?];
-    if let Some(url) = &args.postgres {
-        reports.push(measure("PostgreSQL", Some(url), &args).await?);
+    let mut reports = Vec::new();
+    let backends = std::iter::once(("SQLite", None)).chain(
+        args.postgres
+            .as_deref()
+            .map(|url| ("PostgreSQL", Some(url))),
+    );
+    for (backend, postgres) in backends {
+        reports.push(match args.soak {
+            Some(seconds) => {
+                soak::soak(backend, postgres, &args, Duration::from_secs(seconds)).await?
+            }
+            None => measure(backend, postgres, &args).await?,
+        });
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("\njobcall bench: {cpus} CPUs, load generator and receiver on the same machine\n");
@@ -89,123 +113,177 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+/// A server for one backend, its database, a client and a receiver.
+struct Setup {
+    _dir: tempfile::TempDir,
+    database_url: String,
+    /// The PostgreSQL server and the database to drop at the end.
+    drop_database: Option<(String, String)>,
+    receiver: Receiver,
+    env: Vec<(String, String)>,
+    client_id: String,
+    token: String,
+    log: std::path::PathBuf,
+}
+
+impl Setup {
+    async fn new(
+        backend: &str,
+        postgres: Option<&str>,
+        args: &BenchArgs,
+        extra_env: &[(&str, String)],
+    ) -> anyhow::Result<Setup> {
+        let dir = tempfile::tempdir()?;
+        let (database_url, drop_database) = match postgres {
+            None => (
+                format!("sqlite://{}", dir.path().join("bench.db").display()),
+                None,
+            ),
+            Some(server) => {
+                let name = format!(
+                    "jobcall_bench_{}",
+                    ulid::Ulid::generate().to_string().to_lowercase()
+                );
+                let admin = sqlx::PgPool::connect(server).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&admin)
+                    .await?;
+                admin.close().await;
+                let mut url = url::Url::parse(server)?;
+                url.set_path(&name);
+                (url.to_string(), Some((server.to_owned(), name)))
+            }
+        };
+        let receiver = Receiver::start().await?;
+        let mut env: Vec<(String, String)> = [
+            ("JOBCALL_DATA_DIR", dir.path().to_str().unwrap_or(".")),
+            ("JOBCALL_DATABASE_URL", database_url.as_str()),
+            ("JOBCALL_LISTEN", "127.0.0.1:0"),
+            (
+                "JOBCALL_JWT_SECRET",
+                "benchmark-secret-of-at-least-thirty-two-bytes",
+            ),
+            (
+                "JOBCALL_SECRETS_KEY",
+                &EncryptionKey::generate().to_base64(),
+            ),
+            ("JOBCALL_OUTBOUND_ALLOW_CIDRS", "127.0.0.0/8"),
+            ("JOBCALL_OUTBOUND_ALLOW_HTTP", "true"),
+            ("JOBCALL_SUBMIT_RATE_PER_CLIENT", "0"),
+            ("JOBCALL_MAX_QUEUED_JOBS", "100000000"),
+            ("JOBCALL_LOG_LEVEL", args.log_level.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let created: Value =
+            serde_json::from_str(&run(&["client", "create", "bench", "--json"], &env)?)?;
+        let client_id = created["id"].as_str().unwrap_or_default().to_owned();
+        let token = run(
+            &[
+                "token",
+                "--client",
+                &client_id,
+                "--scope",
+                "jobs:read jobs:write",
+                "--ttl",
+                "12h",
+            ],
+            &env,
+        )?
+        .trim()
+        .to_owned();
+        let log = match &args.log_dir {
+            Some(logs) => {
+                std::fs::create_dir_all(logs)?;
+                logs.join(format!("{}.log", backend.to_lowercase()))
+            }
+            None => dir.path().join("server.log"),
+        };
+        Ok(Setup {
+            _dir: dir,
+            database_url,
+            drop_database,
+            receiver,
+            env,
+            client_id,
+            token,
+            log,
+        })
+    }
+
+    async fn start_server(&self, args: &BenchArgs) -> anyhow::Result<Server> {
+        Server::start(&self.env, &self.log, args.server_wrapper.as_deref()).await
+    }
+
+    async fn finish(self) -> anyhow::Result<()> {
+        if let Some((server, name)) = self.drop_database {
+            let admin = sqlx::PgPool::connect(&server).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await?;
+            admin.close().await;
+        }
+        Ok(())
+    }
+}
+
+fn backend_title(backend: &str, postgres: Option<&str>) -> String {
+    format!(
+        "{backend}{}",
+        if postgres.is_none() {
+            " (WAL, synchronous=NORMAL)"
+        } else {
+            ""
+        }
+    )
+}
+
 async fn measure(
     backend: &str,
     postgres: Option<&str>,
     args: &BenchArgs,
 ) -> anyhow::Result<Report> {
     eprintln!("== {backend}");
-    let dir = tempfile::tempdir()?;
-    let (database_url, drop_database) = match postgres {
-        None => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-        Some(server) => {
-            let name = format!(
-                "jobcall_bench_{}",
-                ulid::Ulid::generate().to_string().to_lowercase()
-            );
-            let admin = sqlx::PgPool::connect(server).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await?;
-            admin.close().await;
-            let mut url = url::Url::parse(server)?;
-            url.set_path(&name);
-            (url.to_string(), Some((server.to_owned(), name)))
-        }
-    };
-    let receiver = Receiver::start().await?;
-    let env: Vec<(String, String)> = [
-        ("JOBCALL_DATA_DIR", dir.path().to_str().unwrap_or(".")),
-        ("JOBCALL_DATABASE_URL", database_url.as_str()),
-        ("JOBCALL_LISTEN", "127.0.0.1:0"),
-        (
-            "JOBCALL_JWT_SECRET",
-            "benchmark-secret-of-at-least-thirty-two-bytes",
-        ),
-        (
-            "JOBCALL_SECRETS_KEY",
-            &EncryptionKey::generate().to_base64(),
-        ),
-        ("JOBCALL_OUTBOUND_ALLOW_CIDRS", "127.0.0.0/8"),
-        ("JOBCALL_OUTBOUND_ALLOW_HTTP", "true"),
-        ("JOBCALL_SUBMIT_RATE_PER_CLIENT", "0"),
-        ("JOBCALL_MAX_QUEUED_JOBS", "100000000"),
-        ("JOBCALL_LOG_LEVEL", args.log_level.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let created: Value =
-        serde_json::from_str(&run(&["client", "create", "bench", "--json"], &env)?)?;
-    let client_id = created["id"].as_str().unwrap_or_default().to_owned();
-    let token = run(
-        &[
-            "token",
-            "--client",
-            &client_id,
-            "--scope",
-            "jobs:read jobs:write",
-            "--ttl",
-            "2h",
-        ],
-        &env,
-    )?
-    .trim()
-    .to_owned();
-
-    let log = match &args.log_dir {
-        Some(logs) => {
-            std::fs::create_dir_all(logs)?;
-            logs.join(format!("{}.log", backend.to_lowercase()))
-        }
-        None => dir.path().join("server.log"),
-    };
-    let mut server = Server::start(&env, &log, args.server_wrapper.as_deref()).await?;
+    let setup = Setup::new(backend, postgres, args, &[]).await?;
+    let receiver = &setup.receiver;
+    let mut server = setup.start_server(args).await?;
     let mut rows = Vec::new();
-    let client = Arc::new(Client::new(server.address, &token, &receiver.url));
+    let client = Arc::new(Client::new(server.address, &setup.token, &receiver.url));
     // Warm up: connections, caches, the query planner.
     client.closed_loop(8, Duration::from_secs(2)).await?;
-    drain(&client, &receiver, Duration::from_secs(120)).await?;
+    drain(&client, receiver, Duration::from_secs(120)).await?;
 
-    phases(&mut rows, "", &server, &client, &receiver, args).await?;
+    phases(&mut rows, "", &server, &client, receiver, args).await?;
 
     if args.stored > 0 {
         server.stop().await?;
         eprintln!("   seeding {} finished jobs", args.stored);
         let seeding = Instant::now();
-        seed::seed(&database_url, &client_id, &receiver.url, args.stored).await?;
+        seed::seed(
+            &setup.database_url,
+            &setup.client_id,
+            &receiver.url,
+            args.stored,
+        )
+        .await?;
         eprintln!("   seeded in {:.0} s", seeding.elapsed().as_secs_f64());
-        server = Server::start(&env, &log, args.server_wrapper.as_deref()).await?;
+        server = setup.start_server(args).await?;
         // A new client numbers its jobs from 0 again.
         receiver.forget();
-        let client = Arc::new(Client::new(server.address, &token, &receiver.url));
+        let client = Arc::new(Client::new(server.address, &setup.token, &receiver.url));
         client.closed_loop(8, Duration::from_secs(2)).await?;
-        drain(&client, &receiver, Duration::from_secs(120)).await?;
+        drain(&client, receiver, Duration::from_secs(120)).await?;
         let stored = format!("{} stored: ", thousands(args.stored as f64));
-        phases(&mut rows, &stored, &server, &client, &receiver, args).await?;
+        phases(&mut rows, &stored, &server, &client, receiver, args).await?;
     }
     server.stop().await?;
-    if let Some((server, name)) = drop_database {
-        let admin = sqlx::PgPool::connect(&server).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await?;
-        admin.close().await;
-    }
+    setup.finish().await?;
     Ok(Report {
-        backend: format!(
-            "{backend}{}",
-            if postgres.is_none() {
-                " (WAL, synchronous=NORMAL)"
-            } else {
-                ""
-            }
-        ),
+        backend: backend_title(backend, postgres),
         rows,
     })
 }
@@ -293,7 +371,7 @@ async fn phases(
 
     eprintln!("   end-to-end: {} jobs/s for {} s", args.rate, args.seconds);
     server.reset_peak_rss();
-    let (sent, errors) = client.open_loop(args.rate, seconds).await?;
+    let load::OpenRun { sent, errors, .. } = client.open_loop(args.rate, seconds).await?;
     drain(client, receiver, Duration::from_secs(120)).await?;
     let mut latencies: Vec<f64> = sent
         .iter()

@@ -101,6 +101,25 @@ impl Server {
         Some(kb / 1024.0)
     }
 
+    /// The resident set now, in MB.
+    pub fn rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(self.proc("status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    }
+
+    /// CPU time the server has used so far (user and system).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(self.proc("stat")).ok()?;
+        // Fields after the command name, which is in parentheses.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // Linux reports in clock ticks of 1/100 s (USER_HZ).
+        Some(Duration::from_millis(ticks * 10))
+    }
+
     /// SIGTERM, and waits for the exit.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         Command::new("kill")
