@@ -95,6 +95,8 @@ pub struct RawSettings {
     /// Allow plain-http callback and request URLs.
     pub outbound_allow_http: bool,
     pub outbound_max_url_bytes: usize,
+    /// How long resolving a callback or request URL's host may take, at submit time and at connect time.
+    pub outbound_dns_timeout_ms: u64,
 
     pub callback_max_attempts: u32,
     pub callback_initial_backoff_ms: u64,
@@ -150,6 +152,7 @@ impl Default for RawSettings {
             outbound_allow_cidrs: String::new(),
             outbound_allow_http: false,
             outbound_max_url_bytes: domain.outbound.max_url_bytes,
+            outbound_dns_timeout_ms: ms(domain.outbound.dns_timeout),
             callback_max_attempts: domain.callbacks.max_attempts,
             callback_initial_backoff_ms: ms(domain.callbacks.backoff.initial),
             callback_max_backoff_ms: ms(domain.callbacks.backoff.max),
@@ -313,6 +316,7 @@ impl Settings {
             raw.callback_initial_backoff_ms,
         )?;
         positive("callback_timeout_ms", raw.callback_timeout_ms)?;
+        positive("outbound_dns_timeout_ms", raw.outbound_dns_timeout_ms)?;
         positive("callback_concurrency", raw.callback_concurrency as u64)?;
         positive(
             "callback_receiver_concurrency",
@@ -398,6 +402,7 @@ impl Settings {
                 allow_http: raw.outbound_allow_http,
                 allow_cidrs,
                 max_url_bytes: raw.outbound_max_url_bytes,
+                dns_timeout: ms(raw.outbound_dns_timeout_ms),
             },
         };
         let api = ApiSettings {
@@ -505,6 +510,13 @@ mod tests {
                     ..Default::default()
                 },
                 "`secrets_key`",
+            ),
+            (
+                RawSettings {
+                    outbound_dns_timeout_ms: 0,
+                    ..Default::default()
+                },
+                "`outbound_dns_timeout_ms`",
             ),
             (
                 RawSettings {

@@ -8,6 +8,7 @@ mod api;
 mod callbacks;
 mod crash;
 mod observability;
+mod outbound;
 mod scale;
 mod security;
 mod spec;
