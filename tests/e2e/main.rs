@@ -7,6 +7,7 @@ pub mod support;
 mod api;
 mod callbacks;
 mod crash;
+mod keys;
 mod observability;
 mod outbound;
 mod scale;

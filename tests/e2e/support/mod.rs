@@ -9,7 +9,7 @@ pub mod process;
 mod receiver;
 pub mod spec;
 
-pub use app::{JWT_SECRET, TestApp};
+pub use app::{JWT_SECRET, TestApp, test_settings};
 pub use database::{Backend, Database};
 pub use receiver::{Received, Receiver, Reply};
 
