@@ -75,7 +75,7 @@ pub struct RawSettings {
     /// A tracing filter, e.g. `info` or `info,jobcall_jobs=debug`.
     pub log_level: String,
 
-    /// The HS256 key (at least 32 bytes). Unset in a development start: generated and kept in the data directory.
+    /// The HS256 key (at least 32 bytes). Unset: generated into the data directory, for `serve` on SQLite only (src/keys.rs).
     pub jwt_secret: Option<Secret>,
     /// `HS256`, `RS256`, `ES256` or `EdDSA`; the only algorithm tokens may use.
     pub jwt_algorithm: String,
@@ -85,7 +85,7 @@ pub struct RawSettings {
     pub jwt_private_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
-    /// 32 bytes in base64: encrypts signing secrets at rest. Unset in a development start: generated.
+    /// 32 bytes in base64: encrypts signing secrets at rest; must match the database's fingerprint. Unset: generated, for `serve` on SQLite only.
     pub secrets_key: Option<Secret>,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_overlap_seconds: u64,
