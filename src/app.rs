@@ -40,6 +40,14 @@ impl Role {
     fn runs_workers(self) -> bool {
         matches!(self, Role::Serve | Role::Worker)
     }
+
+    fn key_use(self) -> keys::KeyUse {
+        match self {
+            Role::Serve => keys::KeyUse::Serve,
+            Role::Api => keys::KeyUse::Api,
+            Role::Worker => keys::KeyUse::Worker,
+        }
+    }
 }
 
 /// Hooks for embedding and tests: extra kinds, another resolver, a test clock.
@@ -118,9 +126,11 @@ impl Application {
             .test_clock
             .as_ref()
             .map_or_else(Clock::system, TestClock::clock);
+        // Keys first: a process that would make a development key where it
+        // is not safe stops before it touches the database.
+        let keys = keys::resolve(&settings, role.key_use())?;
         let db = migrate(&settings).await?.with_clock(clock.clone());
         info!(database = %redact_url(&settings.database.url), "database ready");
-        let keys = keys::resolve(&settings)?;
         let shutdown = CancellationToken::new();
         let signals = Signals::new(clock.clone());
         if let Pools::Postgres(pool) = db.pools() {
@@ -130,8 +140,12 @@ impl Application {
         let outbound = Outbound::new(guard, &format!("jobcall/{}", env!("CARGO_PKG_VERSION")));
         let mut registry = Registry::builtin(&outbound);
         (customize.kinds)(&mut registry);
+        let writer = Writer::start(db.clone(), signals.clone());
+        // Before anything seals or opens a secret: a process with another
+        // key than the database's would fail every delivery, silently.
+        keys::verify_secrets_key(&writer, &keys).await?;
         let services = Services {
-            writer: Writer::start(db.clone(), signals.clone()),
+            writer,
             db,
             signals,
             registry,

@@ -152,9 +152,10 @@ async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::
         (1..=200).contains(&name.chars().count()),
         "the name must be 1 to 200 characters"
     );
-    let keys = keys::resolve(&settings)?;
+    let keys = keys::resolve(&settings, keys::KeyUse::Command)?;
     let db = migrate(&settings).await?;
     let writer = Writer::start(db.clone(), Signals::new(db.clock().clone()));
+    keys::verify_secrets_key(&writer, &keys).await?;
     let (client, secret) = writer
         .run(CreateClient::new(name, &keys.secrets_key))
         .await?;
@@ -205,8 +206,15 @@ fn mint_token(settings: &Settings, client: &str, scope: &str, ttl: &str) -> anyh
             )?
         }
         None => {
-            let keys = keys::resolve(settings)?;
-            let secret = keys.jwt_secret.ok_or_else(|| {
+            // Minting needs only the JWT secret: a configured one is used
+            // as it is, without asking for the secrets key too.
+            let secret = match &jwt.secret {
+                Some(secret) if jwt.algorithm == jsonwebtoken::Algorithm::HS256 => {
+                    Some(secret.expose().as_bytes().to_vec())
+                }
+                _ => keys::resolve(settings, keys::KeyUse::Command)?.jwt_secret,
+            };
+            let secret = secret.ok_or_else(|| {
                 anyhow::anyhow!(
                     "{:?} tokens need JOBCALL_JWT_PRIVATE_KEY_FILE",
                     jwt.algorithm

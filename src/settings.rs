@@ -77,7 +77,7 @@ pub struct RawSettings {
     /// A tracing filter, e.g. `info` or `info,jobcall_jobs=debug`.
     pub log_level: String,
 
-    /// The HS256 key (at least 32 bytes). Unset in a development start: generated and kept in the data directory.
+    /// The HS256 key (at least 32 bytes). Unset: generated into the data directory, for `serve` on SQLite only (src/keys.rs).
     pub jwt_secret: Option<Secret>,
     /// `HS256`, `RS256`, `ES256` or `EdDSA`; the only algorithm tokens may use.
     pub jwt_algorithm: String,
@@ -87,7 +87,7 @@ pub struct RawSettings {
     pub jwt_private_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
-    /// 32 bytes in base64: encrypts signing secrets at rest. Unset in a development start: generated.
+    /// 32 bytes in base64: encrypts signing secrets at rest; must match the database's fingerprint. Unset: generated, for `serve` on SQLite only.
     pub secrets_key: Option<Secret>,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_overlap_seconds: u64,
@@ -97,6 +97,8 @@ pub struct RawSettings {
     /// Allow plain-http callback and request URLs.
     pub outbound_allow_http: bool,
     pub outbound_max_url_bytes: usize,
+    /// How long resolving a callback or request URL's host may take, at submit time and at connect time.
+    pub outbound_dns_timeout_ms: u64,
 
     pub callback_max_attempts: u32,
     pub callback_initial_backoff_ms: u64,
@@ -162,6 +164,7 @@ impl Default for RawSettings {
             outbound_allow_cidrs: String::new(),
             outbound_allow_http: false,
             outbound_max_url_bytes: domain.outbound.max_url_bytes,
+            outbound_dns_timeout_ms: ms(domain.outbound.dns_timeout),
             callback_max_attempts: domain.callbacks.max_attempts,
             callback_initial_backoff_ms: ms(domain.callbacks.backoff.initial),
             callback_max_backoff_ms: ms(domain.callbacks.backoff.max),
@@ -330,6 +333,7 @@ impl Settings {
             raw.callback_initial_backoff_ms,
         )?;
         positive("callback_timeout_ms", raw.callback_timeout_ms)?;
+        positive("outbound_dns_timeout_ms", raw.outbound_dns_timeout_ms)?;
         positive("callback_concurrency", raw.callback_concurrency as u64)?;
         positive(
             "callback_receiver_concurrency",
@@ -421,6 +425,7 @@ impl Settings {
                 allow_http: raw.outbound_allow_http,
                 allow_cidrs,
                 max_url_bytes: raw.outbound_max_url_bytes,
+                dns_timeout: ms(raw.outbound_dns_timeout_ms),
             },
             retention: RetentionSettings {
                 finished: kept_for(raw.retention_seconds),
@@ -543,6 +548,13 @@ mod tests {
                     ..Default::default()
                 },
                 "`secrets_key`",
+            ),
+            (
+                RawSettings {
+                    outbound_dns_timeout_ms: 0,
+                    ..Default::default()
+                },
+                "`outbound_dns_timeout_ms`",
             ),
             (
                 RawSettings {

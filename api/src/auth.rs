@@ -84,6 +84,8 @@ pub enum KeyError {
 pub enum TokenError {
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (`nbf` is in the future)")]
+    NotYetValid,
     #[error("the token's signature is invalid")]
     BadSignature,
     #[error("the token is not signed with the algorithm this server uses")]
@@ -102,6 +104,7 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
     fn from(err: jsonwebtoken::errors::Error) -> Self {
         match err.kind() {
             ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
             ErrorKind::InvalidSignature => Self::BadSignature,
             ErrorKind::InvalidAlgorithm => Self::WrongAlgorithm,
             ErrorKind::InvalidIssuer => Self::WrongIssuer,
@@ -238,7 +241,9 @@ impl Authenticator {
     pub fn new(config: &AuthConfig) -> Self {
         let mut validation = Validation::new(config.algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // The same leeway applies to `exp` and `nbf`: clocks drift both ways.
         validation.leeway = 30;
+        validation.validate_nbf = true;
         if let Some(issuer) = &config.issuer {
             validation.set_issuer(&[issuer]);
             validation.required_spec_claims.insert("iss".into());
@@ -479,6 +484,33 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "the token's signature is invalid"
+        );
+    }
+
+    #[test]
+    fn refuses_tokens_before_their_nbf_with_the_exp_leeway() {
+        let issuer = TokenIssuer::hs256(SECRET, None, None);
+        let now = jsonwebtoken::get_current_timestamp();
+        let with_nbf = |nbf: u64| {
+            let claims =
+                serde_json::json!({"sub": client().to_string(), "exp": now + 3600, "nbf": nbf});
+            jsonwebtoken::encode(&Header::default(), &claims, &issuer.key).unwrap()
+        };
+        assert_eq!(
+            authenticator(None, None)
+                .verify(&with_nbf(now + 600))
+                .unwrap_err(),
+            TokenError::NotYetValid
+        );
+        assert!(
+            authenticator(None, None)
+                .verify(&with_nbf(now + 10))
+                .is_ok()
+        );
+        assert!(
+            authenticator(None, None)
+                .verify(&with_nbf(now - 10))
+                .is_ok()
         );
     }
 

@@ -7,6 +7,7 @@ pub mod delivery_attempt;
 pub mod event;
 mod ids;
 pub mod job;
+pub mod key_fingerprint;
 pub mod signing_secret;
 mod states;
 

@@ -12,7 +12,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: SecretId,
     pub client_id: ClientId,
-    /// Nonce and AES-256-GCM ciphertext of the raw key bytes, base64.
+    /// Nonce and AES-256-GCM ciphertext of the raw key bytes, base64. Since
+    /// 0.2: `v2:`-prefixed and sealed with this row's ids as associated
+    /// data; without the prefix, as release 0.1.0 wrote it (no associated
+    /// data).
     pub ciphertext: String,
     pub created_at: i64,
     /// `None` while this is the current secret.

@@ -20,25 +20,43 @@ use crate::{
     time::Clock,
 };
 
+/// The associated data a signing secret is sealed with: its row, so that a
+/// ciphertext copied into another row (another client's, or another secret
+/// of the same client) does not decrypt there.
+pub fn secret_aad(secret_id: &SecretId, client_id: &ClientId) -> Vec<u8> {
+    format!("jobcall signing secret:{secret_id}:{client_id}").into_bytes()
+}
+
+/// A fresh secret, sealed for the row it goes into.
+#[derive(Debug, Clone)]
+struct NewSecret {
+    id: SecretId,
+    secret: SigningSecret,
+    sealed: String,
+}
+
+impl NewSecret {
+    fn generate(client_id: &ClientId, key: &EncryptionKey) -> Self {
+        let id = SecretId::generate();
+        let secret = SigningSecret::generate();
+        let sealed = key.seal(secret.key(), &secret_aad(&id, client_id));
+        Self { id, secret, sealed }
+    }
+}
+
 /// Creates a client with a fresh signing secret.
 #[derive(Debug, Clone)]
 pub struct CreateClient {
     id: ClientId,
     name: String,
-    secret: SigningSecret,
-    sealed: String,
+    secret: NewSecret,
 }
 
 impl CreateClient {
     pub fn new(name: String, key: &EncryptionKey) -> Self {
-        let secret = SigningSecret::generate();
-        let sealed = key.encrypt(secret.key());
-        Self {
-            id: ClientId::generate(),
-            name,
-            secret,
-            sealed,
-        }
+        let id = ClientId::generate();
+        let secret = NewSecret::generate(&id, key);
+        Self { id, name, secret }
     }
 }
 
@@ -59,8 +77,8 @@ impl WriteOp for CreateClient {
         let row = client::ActiveModel::from(client.clone()).reset_all();
         tx.execute(&client::Entity::insert(row).into_query())
             .await?;
-        insert_secret(tx, &client.id, self.sealed, client.created_at).await?;
-        Ok((client, self.secret))
+        insert_secret(tx, &client.id, &self.secret, client.created_at).await?;
+        Ok((client, self.secret.secret))
     }
 }
 
@@ -70,19 +88,16 @@ impl WriteOp for CreateClient {
 pub struct RotateSecret {
     client_id: ClientId,
     overlap: Duration,
-    secret: SigningSecret,
-    sealed: String,
+    secret: NewSecret,
 }
 
 impl RotateSecret {
     pub fn new(client_id: ClientId, overlap: Duration, key: &EncryptionKey) -> Self {
-        let secret = SigningSecret::generate();
-        let sealed = key.encrypt(secret.key());
+        let secret = NewSecret::generate(&client_id, key);
         Self {
             client_id,
             overlap,
             secret,
-            sealed,
         }
     }
 }
@@ -114,8 +129,8 @@ impl WriteOp for RotateSecret {
                 .into_query(),
         )
         .await?;
-        insert_secret(tx, &self.client_id, self.sealed, now).await?;
-        Ok(Some((client, self.secret)))
+        insert_secret(tx, &self.client_id, &self.secret, now).await?;
+        Ok(Some((client, self.secret.secret)))
     }
 }
 
@@ -164,13 +179,13 @@ impl WriteOp for UpdateClient {
 async fn insert_secret(
     tx: &mut WriteTx,
     client_id: &ClientId,
-    sealed: String,
+    secret: &NewSecret,
     now: i64,
 ) -> Result<(), StoreError> {
     let row = signing_secret::ActiveModel {
-        id: Set(SecretId::generate()),
+        id: Set(secret.id.clone()),
         client_id: Set(client_id.clone()),
-        ciphertext: Set(sealed),
+        ciphertext: Set(secret.sealed.clone()),
         created_at: Set(now),
         expires_at: Set(None),
     };
@@ -206,13 +221,17 @@ pub async fn signing_secrets(
         .order_by_desc(signing_secret::Column::CreatedAt)
         .all(db.reads())
         .await?;
-    rows.iter()
-        .map(|row| {
-            key.decrypt(&row.ciphertext)
-                .map(SigningSecret::from_bytes)
-                .map_err(|e| StoreError::Corrupt(format!("signing secret {}: {e}", row.id)))
-        })
-        .collect()
+    rows.iter().map(|row| open_secret(key, row)).collect()
+}
+
+/// The secret in `row`, opened with the associated data of that row.
+pub fn open_secret(
+    key: &EncryptionKey,
+    row: &signing_secret::Model,
+) -> Result<SigningSecret, StoreError> {
+    key.open(&row.ciphertext, &secret_aad(&row.id, &row.client_id))
+        .map(SigningSecret::from_bytes)
+        .map_err(|e| StoreError::Corrupt(format!("signing secret {}: {e}", row.id)))
 }
 
 /// When the secrets were read (clock milliseconds), and the secrets.

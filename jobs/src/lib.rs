@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod claim;
 pub mod clients;
 pub mod config;
+pub mod fingerprint;
 pub mod job;
 pub mod kinds;
 pub mod metrics;

@@ -3,11 +3,18 @@
 
 use std::fmt;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
+    hmac,
+};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 const SIGNING_PREFIX: &str = "whsec_";
 const SIGNING_SECRET_BYTES: std::ops::RangeInclusive<usize> = 16..=64;
+/// The prefix of ciphertexts bound to their row by associated data. Release
+/// 0.1.0 wrote bare base64 without it; base64 never contains `:`, so the two
+/// cannot be confused.
+const SEALED_V2: &str = "v2:";
 
 /// Random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -108,14 +115,42 @@ impl EncryptionKey {
         )
     }
 
+    /// Seals `plaintext` for the row `aad` names: `v2:base64(nonce ‖
+    /// ciphertext ‖ tag)`, with a fresh random nonce and `aad` as the
+    /// associated data. The ciphertext opens only with the same `aad`: one
+    /// copied to another row does not decrypt there.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
+        format!("{SEALED_V2}{}", self.encrypt(plaintext, aad))
+    }
+
+    /// Opens what [`seal`](Self::seal) made with the same `aad`, or a
+    /// ciphertext from release 0.1.0 (no prefix, no associated data: those
+    /// were written before rows were bound, and must stay readable).
+    pub fn open(&self, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, SecretError> {
+        match sealed.strip_prefix(SEALED_V2) {
+            Some(v2) => self.decrypt(v2, aad),
+            None => self.decrypt(sealed, b""),
+        }
+    }
+
+    /// A short, stable name for this key that does not reveal it:
+    /// HMAC-SHA256(key, "jobcall key fingerprint"), first 16 bytes, in hex.
+    /// Stored with the data the key seals, so that a process started with
+    /// another key can tell and refuse.
+    pub fn fingerprint(&self) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0.0);
+        let tag = hmac::sign(&key, b"jobcall key fingerprint");
+        hex::encode(&tag.as_ref()[..16])
+    }
+
     /// `base64(nonce ‖ ciphertext ‖ tag)`, with a fresh random nonce.
-    pub fn encrypt(&self, plaintext: &[u8]) -> String {
+    fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> String {
         let nonce = random_bytes::<NONCE_LEN>();
         let mut sealed = plaintext.to_vec();
         self.cipher()
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::empty(),
+                Aad::from(aad),
                 &mut sealed,
             )
             .expect("sealing a short message cannot fail");
@@ -124,7 +159,7 @@ impl EncryptionKey {
         STANDARD.encode(out)
     }
 
-    pub fn decrypt(&self, text: &str) -> Result<Vec<u8>, SecretError> {
+    fn decrypt(&self, text: &str, aad: &[u8]) -> Result<Vec<u8>, SecretError> {
         let bytes = STANDARD
             .decode(text)
             .map_err(|_| SecretError::Undecryptable)?;
@@ -137,7 +172,7 @@ impl EncryptionKey {
         let mut in_out = sealed.to_vec();
         let plain = self
             .cipher()
-            .open_in_place(nonce, Aad::empty(), &mut in_out)
+            .open_in_place(nonce, Aad::from(aad), &mut in_out)
             .map_err(|_| SecretError::Undecryptable)?;
         Ok(plain.to_vec())
     }
@@ -169,25 +204,30 @@ mod tests {
     #[test]
     fn encryption_round_trips_and_detects_tampering_and_wrong_keys() {
         let key = EncryptionKey::generate();
-        let sealed = key.encrypt(b"secret bytes");
-        assert_eq!(key.decrypt(&sealed).unwrap(), b"secret bytes");
-        assert_ne!(key.encrypt(b"secret bytes"), sealed, "nonces are fresh");
-        let mut tampered = STANDARD.decode(&sealed).unwrap();
+        let sealed = key.seal(b"secret bytes", b"row 1");
+        assert!(sealed.starts_with("v2:"), "{sealed}");
+        assert_eq!(key.open(&sealed, b"row 1").unwrap(), b"secret bytes");
+        assert_ne!(
+            key.seal(b"secret bytes", b"row 1"),
+            sealed,
+            "nonces are fresh"
+        );
+        let mut tampered = STANDARD.decode(&sealed[3..]).unwrap();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         assert_eq!(
-            key.decrypt(&STANDARD.encode(tampered)),
+            key.open(&format!("v2:{}", STANDARD.encode(tampered)), b"row 1"),
             Err(SecretError::Undecryptable)
         );
         assert_eq!(
-            EncryptionKey::generate().decrypt(&sealed),
+            EncryptionKey::generate().open(&sealed, b"row 1"),
             Err(SecretError::Undecryptable)
         );
         assert!(!format!("{key:?}").contains(&key.to_base64()));
         assert_eq!(
             EncryptionKey::parse(&key.to_base64())
                 .unwrap()
-                .decrypt(&sealed)
+                .open(&sealed, b"row 1")
                 .unwrap(),
             b"secret bytes"
         );
@@ -195,5 +235,42 @@ mod tests {
             EncryptionKey::parse("c2hvcnQ=").unwrap_err(),
             SecretError::BadKey
         );
+    }
+
+    #[test]
+    fn a_ciphertext_opens_only_for_the_row_it_was_sealed_for() {
+        let key = EncryptionKey::generate();
+        let sealed = key.seal(b"secret bytes", b"row 1");
+        assert_eq!(key.open(&sealed, b"row 2"), Err(SecretError::Undecryptable));
+        assert_eq!(key.open(&sealed, b""), Err(SecretError::Undecryptable));
+        // Stripping the prefix does not get it read as unbound: the data
+        // was sealed with the row's, and opens with nothing else.
+        assert_eq!(
+            key.open(&sealed[3..], b"row 2"),
+            Err(SecretError::Undecryptable)
+        );
+    }
+
+    #[test]
+    fn ciphertexts_from_release_0_1_0_still_open() {
+        let key = EncryptionKey::generate();
+        // What 0.1.0 stored: bare base64, no associated data.
+        let old = key.encrypt(b"secret bytes", b"");
+        assert_eq!(key.open(&old, b"any row").unwrap(), b"secret bytes");
+    }
+
+    #[test]
+    fn fingerprints_are_stable_short_and_differ_by_key() {
+        let key = EncryptionKey::generate();
+        let print = key.fingerprint();
+        assert_eq!(print.len(), 32);
+        assert_eq!(
+            EncryptionKey::parse(&key.to_base64())
+                .unwrap()
+                .fingerprint(),
+            print
+        );
+        assert_ne!(EncryptionKey::generate().fingerprint(), print);
+        assert!(!print.contains(&hex::encode(&key.0.0[..4])));
     }
 }

@@ -10,6 +10,7 @@ mod m20261124_000002_create_events_and_delivery_attempts;
 mod m20261124_000003_create_clients_and_signing_secrets;
 mod m20261124_000004_create_queue_tables;
 mod m20261125_000005_add_request_id_to_events;
+mod m20261201_000001_create_key_fingerprints;
 mod m20261201_000002_add_retention;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_clients_and_signing_secrets::Migration),
             Box::new(m20261124_000004_create_queue_tables::Migration),
             Box::new(m20261125_000005_add_request_id_to_events::Migration),
+            Box::new(m20261201_000001_create_key_fingerprints::Migration),
             Box::new(m20261201_000002_add_retention::Migration),
         ]
     }

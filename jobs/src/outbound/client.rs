@@ -61,7 +61,9 @@ impl OutboundError {
 
     fn from_guard(err: &GuardError) -> Self {
         let class = match err {
-            GuardError::Unresolvable { .. } => OutboundErrorClass::Dns,
+            GuardError::Unresolvable { .. } | GuardError::DnsTimeout { .. } => {
+                OutboundErrorClass::Dns
+            }
             _ => OutboundErrorClass::Blocked,
         };
         Self::new(class, format!("URL {err}"))
@@ -101,8 +103,43 @@ impl OutboundError {
     }
 }
 
-/// An error and its causes, on one line.
+/// An error and its causes, on one line, with any IP address in it replaced:
+/// the text is stored with the delivery attempt and shown to the client, and
+/// must not tell it what a name resolved to.
 fn describe(err: &dyn std::error::Error) -> String {
+    without_addresses(&describe_all(err))
+}
+
+fn without_addresses(text: &str) -> String {
+    let in_address = |c: char| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']' | '%');
+    let is_address = |run: &str| {
+        let unbracketed = run.trim_start_matches('[').trim_end_matches(']');
+        run.parse::<std::net::SocketAddr>().is_ok()
+            || unbracketed.parse::<std::net::IpAddr>().is_ok()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(in_address) {
+        out.push_str(&rest[..start]);
+        let run_len = rest[start..]
+            .find(|c: char| !in_address(c))
+            .unwrap_or(rest.len() - start);
+        let run = &rest[start..start + run_len];
+        // A sentence's full stop or a label's colon is not part of the address.
+        let core = run.trim_end_matches(['.', ':']);
+        if is_address(core) {
+            out.push_str("[address]");
+            out.push_str(&run[core.len()..]);
+        } else {
+            out.push_str(run);
+        }
+        rest = &rest[start + run_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn describe_all(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -363,6 +400,22 @@ mod tests {
                 bytes: b"0123".to_vec(),
                 truncated: true
             }
+        );
+    }
+
+    #[test]
+    fn error_texts_lose_their_addresses() {
+        assert_eq!(
+            without_addresses("tcp connect error (10.1.2.3:443): refused, from [fd00::1]:80."),
+            "tcp connect error ([address]): refused, from [address]."
+        );
+        assert_eq!(
+            without_addresses("error trying to connect: 10.0.0.7"),
+            "error trying to connect: [address]"
+        );
+        assert_eq!(
+            without_addresses("certificate not valid for name \"example.com\""),
+            "certificate not valid for name \"example.com\""
         );
     }
 

@@ -6,6 +6,7 @@ use std::{
     fmt,
     net::{IpAddr, SocketAddr},
     sync::Arc,
+    time::Duration,
 };
 
 use ipnet::IpNet;
@@ -22,6 +23,9 @@ pub struct OutboundPolicy {
     pub allow_cidrs: Vec<IpNet>,
     /// The longest URL accepted, in bytes.
     pub max_url_bytes: usize,
+    /// How long a name lookup may take, at submit time and at connect time.
+    /// A name server that never answers must not hold a request open.
+    pub dns_timeout: Duration,
 }
 
 impl Default for OutboundPolicy {
@@ -30,11 +34,15 @@ impl Default for OutboundPolicy {
             allow_http: false,
             allow_cidrs: Vec::new(),
             max_url_bytes: 2048,
+            dns_timeout: Duration::from_secs(3),
         }
     }
 }
 
-/// Why an outbound URL is refused.
+/// Why an outbound URL is refused. The messages go back to the client that
+/// chose the URL: they name the class of a refused address, never the
+/// address, so that the guard cannot be used to learn what internal names
+/// resolve to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
     #[error("is longer than {max} bytes")]
@@ -51,10 +59,13 @@ pub enum GuardError {
     Fragment,
     #[error("must name a host")]
     NoHost,
-    #[error("points to a {class} address ({ip}), which is not allowed")]
+    /// `ip` is for the server's own logs (`Debug`); the message leaves it out.
+    #[error("points to a {class} address, which is not allowed")]
     Blocked { ip: IpAddr, class: &'static str },
     #[error("host `{host}` could not be resolved: {reason}")]
     Unresolvable { host: String, reason: String },
+    #[error("host `{host}` could not be resolved within {} ms", .timeout.as_millis())]
+    DnsTimeout { host: String, timeout: Duration },
 }
 
 /// A URL that passed the syntax rules of the guard: absolute, http(s) as
@@ -201,10 +212,13 @@ impl Guard {
     /// Resolves `host` and checks every address; these are the only
     /// addresses a connection to `host` may use.
     pub async fn resolve(&self, host: &str) -> Result<Vec<SocketAddr>, GuardError> {
-        let addresses = self
-            .resolver
-            .lookup(host)
+        let timeout = self.policy.dns_timeout;
+        let addresses = tokio::time::timeout(timeout, self.resolver.lookup(host))
             .await
+            .map_err(|_| GuardError::DnsTimeout {
+                host: host.to_owned(),
+                timeout,
+            })?
             .map_err(|e| GuardError::Unresolvable {
                 host: host.to_owned(),
                 reason: e.to_string(),
@@ -403,6 +417,55 @@ mod tests {
             guard.check("https://nowhere.example/").await,
             Err(GuardError::Unresolvable { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_class_and_never_the_address() {
+        let resolver = FixedResolver::new(&[("internal.example", &["10.1.2.3"])]);
+        let guard = Guard::new(strict(), Arc::new(resolver));
+        let err = guard.check("https://internal.example/").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "points to a private address, which is not allowed"
+        );
+        let err = strict().parse_url("https://[fd00::1234]/").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "points to a unique local address, which is not allowed"
+        );
+    }
+
+    /// A resolver whose name server never answers.
+    struct Silent;
+
+    impl NameResolver for Silent {
+        fn lookup(
+            &self,
+            _host: &str,
+        ) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_that_never_answers_ends_at_the_deadline() {
+        let policy = OutboundPolicy {
+            dns_timeout: Duration::from_millis(250),
+            ..strict()
+        };
+        let guard = Guard::new(policy, Arc::new(Silent));
+        let err = guard.check("https://silent.example/").await.unwrap_err();
+        assert_eq!(
+            err,
+            GuardError::DnsTimeout {
+                host: "silent.example".into(),
+                timeout: Duration::from_millis(250)
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "host `silent.example` could not be resolved within 250 ms"
+        );
     }
 
     proptest! {

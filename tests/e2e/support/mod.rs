@@ -9,7 +9,7 @@ pub mod process;
 mod receiver;
 pub mod spec;
 
-pub use app::{JWT_SECRET, TestApp, read as read_response};
+pub use app::{JWT_SECRET, TestApp, read as read_response, test_settings};
 pub use database::{Backend, Database};
 pub use receiver::{Received, Receiver, Reply};
 

@@ -184,3 +184,30 @@ pub fn log_file(dir: &Path, name: &str) -> PathBuf {
     File::create(&path).unwrap();
     path
 }
+
+/// Runs `jobcall <args>` with `env` and expects it to refuse: to exit with a
+/// failure within 30 s (it is killed and the test fails if it starts
+/// instead). Returns what it wrote to stderr.
+pub async fn refused(args: &[&str], env: &[(String, String)]) -> String {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the jobcall binary starts");
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            assert!(!status.success(), "jobcall {args:?} succeeded: {stderr}");
+            return stderr;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    panic!("jobcall {args:?} did not refuse to start within 30 s");
+}
