@@ -65,6 +65,10 @@ pub struct BenchArgs {
     /// Seconds between the soak's samples.
     #[arg(long, default_value_t = 60)]
     soak_window: u64,
+    /// Finished jobs, past their retention, stored before the soak starts:
+    /// the first windows measure accepting while they are purged.
+    #[arg(long, default_value_t = 0)]
+    soak_stored: u64,
     /// Runs the server under this command, split at spaces: a profiler, say
     /// `perf record -g -o /tmp/perf.data` or `heaptrack -o /tmp/heap`.
     #[arg(long)]
