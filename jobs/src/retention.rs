@@ -240,8 +240,10 @@ pub async fn sweep(
     settings: &RetentionSettings,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Result<Purged, StoreError> {
+    /// A long purge samples the table sizes as it goes, too.
+    const BATCHES_PER_SAMPLE: u64 = 100;
     let mut total = Purged::default();
-    loop {
+    for batch in 1.. {
         let purged = services.writer.run(PurgeExpired::new(settings)).await?;
         total.jobs += purged.jobs;
         total.events += purged.events;
@@ -252,20 +254,26 @@ pub async fn sweep(
         if purged.jobs < settings.batch as u64 || stop.is_cancelled() {
             break;
         }
-        // Let the writer take other work between batches.
-        tokio::task::yield_now().await;
+        if batch % BATCHES_PER_SAMPLE == 0 {
+            let sizes = table_sizes(&services.db).await?;
+            services.metrics.storage(&sizes.rows, sizes.bytes);
+        }
+        // A pause on real time, not the clock: between batches the write
+        // path commits other transactions without a purge in them.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let keep_tasks_ms = settings
         .finished
         .unwrap_or(Duration::from_secs(7 * 24 * 3600));
     let dead_tasks = purge_dead_tasks(&services.db, keep_tasks_ms).await?;
-    services.db.release_free_pages().await?;
+    let pages = services.db.release_free_pages().await?;
     if total.jobs > 0 || dead_tasks > 0 {
         info!(
             jobs = total.jobs,
             events = total.events,
             attempts = total.attempts,
             dead_tasks,
+            pages_released = pages,
             "retention sweep"
         );
     }

@@ -62,6 +62,20 @@ impl Receiver {
     pub fn arrival(&self, seq: u64) -> Option<Instant> {
         self.arrivals.succeeded.lock().unwrap().get(&seq).copied()
     }
+
+    /// From each send to its callback, in ms, sorted; jobs that did not
+    /// call back are left out.
+    pub fn end_to_end_ms(&self, sent: &[(u64, Instant)]) -> Vec<f64> {
+        let mut latencies: Vec<f64> = sent
+            .iter()
+            .filter_map(|(seq, at)| {
+                self.arrival(*seq)
+                    .map(|arrived| arrived.duration_since(*at).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        latencies
+    }
 }
 
 async fn receive(

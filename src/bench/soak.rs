@@ -9,7 +9,11 @@ use std::{
 };
 
 use super::{
-    BenchArgs, Report, Setup, backend_title, drain, load::Client, mb, percentile, thousands,
+    args::BenchArgs,
+    load::Client,
+    report::{Report, mb, percentile, thousands},
+    seed,
+    setup::{Setup, backend_title, drain},
 };
 
 /// One window's samples, taken at its end.
@@ -67,7 +71,7 @@ pub async fn soak(
             "   seeding {} finished jobs to purge",
             thousands(args.soak_stored as f64)
         );
-        super::seed::seed(
+        seed::seed(
             &setup.database_url,
             &setup.client_id,
             &receiver.url,
@@ -91,16 +95,7 @@ pub async fn soak(
         let cpu = cpu_before.zip(server.cpu_time()).map(|(a, b)| b - a);
         let mut accept: Vec<f64> = run.accept_us.iter().map(|us| *us as f64 / 1000.0).collect();
         accept.sort_by(f64::total_cmp);
-        let mut e2e: Vec<f64> = run
-            .sent
-            .iter()
-            .filter_map(|(seq, at)| {
-                receiver
-                    .arrival(*seq)
-                    .map(|arrived| arrived.duration_since(*at).as_secs_f64() * 1000.0)
-            })
-            .collect();
-        e2e.sort_by(f64::total_cmp);
+        let e2e = receiver.end_to_end_ms(&run.sent);
         let metrics = client.get_text("/metrics").await?;
         let table =
             |name: &str| metric(&metrics, &format!("jobcall_table_rows{{table=\"{name}\"}}"));

@@ -38,6 +38,14 @@ impl ClientWithSecret {
     }
 }
 
+fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+    ClientId::parse(raw).map_err(|_| no_such_client(raw))
+}
+
+fn no_such_client(id: &str) -> ApiError {
+    ApiError::NotFound(format!("there is no client `{id}`"))
+}
+
 /// A client as an admin sees it after a change: never its secrets.
 #[derive(Serialize)]
 struct ClientView {
@@ -89,8 +97,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
-    let not_found = || ApiError::NotFound(format!("there is no client `{path}`"));
-    let id = ClientId::parse(&path).map_err(|_| not_found())?;
+    let id = client_id(&path)?;
     let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
     let retention_seconds = retention(&mut fields, "retention_seconds");
     let retention_failed_seconds = retention(&mut fields, "retention_failed_seconds");
@@ -105,7 +112,7 @@ pub async fn update(
         .writer
         .run(update)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| no_such_client(&path))?;
     info!(client_id = %client.id, "client updated");
     Ok(HttpResponse::Ok().json(ClientView::from(&client)))
 }
@@ -145,8 +152,7 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
-    let not_found = || ApiError::NotFound(format!("there is no client `{path}`"));
-    let id = ClientId::parse(&path).map_err(|_| not_found())?;
+    let id = client_id(&path)?;
     let rotate = RotateSecret::new(
         id,
         state.api.secret_rotation_overlap,
@@ -157,7 +163,7 @@ pub async fn rotate_secret(
         .writer
         .run(rotate)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| no_such_client(&path))?;
     // This process's workers sign with the new secret from the next delivery on.
     state.services.secrets.forget(&client.id);
     info!(client_id = %client.id, "signing secret rotated");

@@ -92,30 +92,46 @@ pub async fn bring_tasks_forward(db: &Database, by: Duration) -> Result<u64, Sto
     Ok(moved)
 }
 
-/// Deletes the tasks apalis gave up on (failed more often than they may,
-/// or killed) once they are older than `keep`: jobcall retires every task
-/// it handled itself, so these are all that could pile up.
+/// Deletes the tasks apalis finished itself — done (apalis's own
+/// acknowledgement, as releases before 0.1.0's task retirement left them),
+/// failed more often than they may, or killed — once they are older than
+/// `keep`: jobcall retires every task it handles, so these are all that
+/// could pile up.
 pub async fn purge_dead_tasks(db: &Database, keep: Duration) -> Result<u64, StoreError> {
+    /// Tasks deleted per statement: a large backlog goes in many short
+    /// deletes, not one that holds SQLite's writer for seconds.
+    const BATCH: u64 = 1000;
     let before_s = (db.clock().to_system_ms(db.clock().now_ms()) - keep.as_millis() as i64) / 1000;
-    let purged = match db.pools() {
-        Pools::Sqlite { writer, .. } => sqlx::query(
-            "DELETE FROM Jobs WHERE (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
-             AND COALESCE(done_at, run_at) < ?1",
-        )
-        .bind(before_s)
-        .execute(writer)
-        .await?
-        .rows_affected(),
-        Pools::Postgres(pool) => sqlx::query(
-            "DELETE FROM apalis.jobs WHERE (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
-             AND COALESCE(done_at, run_at) < to_timestamp($1)",
-        )
-        .bind(before_s as f64)
-        .execute(pool)
-        .await?
-        .rows_affected(),
-    };
-    Ok(purged)
+    let mut purged = 0;
+    loop {
+        let deleted = match db.pools() {
+            Pools::Sqlite { writer, .. } => sqlx::query(
+                "DELETE FROM Jobs WHERE rowid IN (SELECT rowid FROM Jobs \
+                 WHERE (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts)) \
+                 AND COALESCE(done_at, run_at) < ?1 LIMIT ?2)",
+            )
+            .bind(before_s)
+            .bind(BATCH as i64)
+            .execute(writer)
+            .await?
+            .rows_affected(),
+            Pools::Postgres(pool) => sqlx::query(
+                "DELETE FROM apalis.jobs WHERE id IN (SELECT id FROM apalis.jobs \
+                 WHERE (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts)) \
+                 AND COALESCE(done_at, run_at) < to_timestamp($1) LIMIT $2)",
+            )
+            .bind(before_s as f64)
+            .bind(BATCH as i64)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        };
+        purged += deleted;
+        if deleted < BATCH {
+            return Ok(purged);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 /// Rows per table and the database's size, for the metrics.

@@ -255,15 +255,35 @@ impl Database {
 
     /// Gives the pages that deletes freed back to the file system (SQLite,
     /// whose files are in incremental auto-vacuum mode; see
-    /// [`Database::use_incremental_vacuum`]). PostgreSQL's autovacuum makes
-    /// the space of deleted rows reusable by itself.
-    pub async fn release_free_pages(&self) -> Result<(), StoreError> {
-        if let Pools::Sqlite { writer, .. } = &self.pools {
-            sqlx::query("PRAGMA incremental_vacuum")
-                .execute(writer)
+    /// [`Database::use_incremental_vacuum`]), a few megabytes per step: a
+    /// step moves pages on the one writer connection, so a large purge
+    /// given back at once would hold every write for seconds. Returns the
+    /// pages given back. PostgreSQL's autovacuum makes the space of deleted
+    /// rows reusable by itself.
+    pub async fn release_free_pages(&self) -> Result<u64, StoreError> {
+        const PAGES_PER_STEP: i64 = 512;
+        const MAX_STEPS: usize = 1024;
+        let Pools::Sqlite { writer, .. } = &self.pools else {
+            return Ok(0);
+        };
+        let mut released = 0;
+        for _ in 0..MAX_STEPS {
+            let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+                .fetch_one(writer)
                 .await?;
+            if free == 0 {
+                break;
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA incremental_vacuum({PAGES_PER_STEP})"
+            )))
+            .execute(writer)
+            .await?;
+            released += free.min(PAGES_PER_STEP) as u64;
+            // Let the writer's transactions have the connection in between.
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
-        Ok(())
+        Ok(released)
     }
 
     /// Puts a SQLite file into incremental auto-vacuum mode, so that deleted
