@@ -38,6 +38,7 @@ pub struct OutcomeLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
+    /// A standard method's name, or `other`: clients may invent methods.
     pub method: String,
     /// The route pattern (`/v1/jobs/{id}`), `unmatched` for unknown paths.
     pub route: String,

@@ -7,6 +7,7 @@ pub mod support;
 mod api;
 mod callbacks;
 mod crash;
+mod hostile;
 mod observability;
 mod scale;
 mod security;
