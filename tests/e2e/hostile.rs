@@ -2,9 +2,13 @@
 //! out of proportion to what they cost the sender. Each test is one finding
 //! of the review, and failed before its fix.
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp};
+use crate::{
+    e2e,
+    support::{Backend, TestApp, spec::SPEC},
+};
 
 async fn metrics(app: &TestApp) -> String {
     app.http
@@ -49,4 +53,101 @@ async fn made_up_methods_do_not_grow_the_metrics() {
         after.len()
     );
     assert!(after.contains(r#"method="other""#), "{after}");
+}
+
+/// Posts `body` to `path` and checks the answer is a small 400 listing at
+/// most 50 errors (and conforming to the spec); returns the problem.
+async fn refused_briefly(app: &TestApp, path: &str, body: String, max_bytes: usize) -> Value {
+    let sent = body.len();
+    let response = app
+        .request(Method::POST, &app.client.token, path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert!(
+        text.len() <= max_bytes,
+        "a {sent}-byte request got a {}-byte answer",
+        text.len()
+    );
+    let problem: Value = serde_json::from_str(&text).unwrap();
+    SPEC.check_response("POST", path, 400, "application/problem+json", &problem);
+    let errors = problem["errors"].as_array().unwrap();
+    assert!(
+        !errors.is_empty() && errors.len() <= 50,
+        "{} errors",
+        errors.len()
+    );
+    problem
+}
+
+/// A JSON object of `n` members `"{prefix}{i}": value`.
+fn members(prefix: &str, n: usize, value: &str) -> String {
+    let members: Vec<String> = (0..n)
+        .map(|i| format!(r#""{prefix}{i}":{value}"#))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
+e2e! {
+    /// A 680 KB submission with 340,000 numbers in `callback_events` used to
+    /// get a 45.7 MB answer: one error per number.
+    async fn invalid_submissions_get_answers_smaller_than_themselves(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let numbers = vec!["1"; 340_000].join(",");
+        let events = format!(
+            r#"{{"kind":"echo","callback_url":"{}","callback_events":[{numbers}]}}"#,
+            app.receiver.url("/hook")
+        );
+        assert!(events.len() > 680_000);
+        let problem = refused_briefly(&app, "/v1/jobs", events, 4096).await;
+        assert_eq!(problem["errors"][0]["field"], "callback_events", "{problem}");
+
+        // Many unknown fields: the first 50 are listed, the others counted.
+        let unknown = members("colour", 50_000, "1");
+        let problem = refused_briefly(&app, "/v1/jobs", unknown, 8192).await;
+        assert_eq!(problem["errors"].as_array().unwrap().len(), 50);
+        assert_eq!(problem["errors_omitted"], 50_000 + 1 - 50, "the missing kind counts too");
+        assert!(problem["detail"].as_str().unwrap().contains("50001 found"), "{problem}");
+
+        // Long unknown names are quoted, shortened.
+        let long_names = members(&"n".repeat(10_000), 60, "1");
+        let problem = refused_briefly(&app, "/v1/jobs", long_names, 16_384).await;
+        assert!(problem["errors"][1]["field"].as_str().unwrap().ends_with('…'), "{problem}");
+
+        // A huge metadata object is one error.
+        let metadata = format!(r#"{{"kind":"echo","metadata":{}}}"#, members("k", 50_000, "1"));
+        let problem = refused_briefly(&app, "/v1/jobs", metadata, 2048).await;
+        assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "metadata");
+
+        // Inside the input: unknown fields, and http.request's headers.
+        let input = format!(r#"{{"kind":"echo","input":{}}}"#, members("u", 20_000, "1"));
+        let problem = refused_briefly(&app, "/v1/jobs", input, 8192).await;
+        assert!(problem["errors_omitted"].as_u64().unwrap() > 19_000, "{problem}");
+        let headers = format!(
+            r#"{{"kind":"http.request","input":{{"url":"{}","headers":{}}}}}"#,
+            app.receiver.url("/x"),
+            members("X-H", 12_000, "[1,2,3]")
+        );
+        let problem = refused_briefly(&app, "/v1/jobs", headers, 8192).await;
+        assert!(problem["errors_omitted"].as_u64().unwrap() > 11_000, "{problem}");
+
+        // The other bodies read field by field.
+        let test_send = members("url", 50_000, "1");
+        refused_briefly(&app, "/v1/callbacks/test", test_send, 8192).await;
+
+        let (_, page) = app.get(&app.client.token, "/v1/jobs").await;
+        assert_eq!(page["data"], json!([]), "nothing invalid was accepted");
+        app.stop().await;
+    }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
-use jobcall_entity::{JobId, JobStatus, job};
+use jobcall_entity::{EventType, JobId, JobStatus, job};
 use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
     Submitted, find_job, list_jobs,
@@ -101,7 +101,7 @@ fn new_job(body: serde_json::Map<String, serde_json::Value>) -> Result<NewJob, A
         kind: kind.unwrap_or_default(),
         input: input.unwrap_or_else(|| serde_json::json!({})),
         callback_url: fields.optional_string("callback_url"),
-        callback_events: fields.optional_strings("callback_events"),
+        callback_events: fields.optional_strings("callback_events", EventType::ALL.len()),
         metadata: fields.optional_object("metadata"),
         timeout_seconds: fields.optional_integer("timeout_seconds"),
         max_attempts: fields.optional_integer("max_attempts"),
