@@ -119,7 +119,8 @@ pub struct RawSettings {
 
     pub max_body_bytes: usize,
     pub max_input_bytes: usize,
-    /// Submissions per second per client (burst of the same size); 0 = unlimited.
+    /// Submissions, test events and replays per second per client (one
+    /// shared rate, burst of the same size); 0 = unlimited.
     pub submit_rate_per_client: u32,
     /// Queued jobs beyond which submissions get 503.
     pub max_queued_jobs: u64,

@@ -48,8 +48,9 @@ pub enum ApiError {
     /// 422: an `Idempotency-Key` reused with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
-    /// 429: the client submits faster than its rate allows.
-    #[error("too many submissions; retry after {} s", retry_after.as_secs())]
+    /// 429: the client submits, sends test events or replays faster than
+    /// its rate allows (they share one).
+    #[error("too many requests; retry after {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
     /// 503: too much work is queued, or the database cannot be reached.
     #[error("{detail}")]

@@ -18,14 +18,18 @@ use jobcall_jobs::{
     worker::{LocalDispatch, WorkerRuntime},
 };
 
-use crate::auth::{Authenticator, KnownClients};
+use crate::{
+    auth::{Authenticator, KnownClients},
+    error::ApiError,
+};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// The largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
-    /// Submissions per second per client, with a burst of the same size; 0 = unlimited.
+    /// Requests that make work (submissions, test events, replays) per
+    /// second per client, with a burst of the same size; 0 = unlimited.
     pub submit_rate_per_client: u32,
     /// Queued jobs beyond which submissions are refused with 503.
     pub max_queued_jobs: u64,
@@ -82,6 +86,18 @@ impl AppState {
             auth,
             dispatch,
         }
+    }
+
+    /// Takes one of the client's tokens, or refuses with 429. Submissions,
+    /// test events (an outbound request made while the caller waits) and
+    /// replays (an outbound request each) share the bucket: each makes work
+    /// out of one cheap request.
+    pub fn take_rate(&self, client: &ClientId) -> Result<(), ApiError> {
+        self.rate_limiter
+            .take(client)
+            .map_err(|wait| ApiError::RateLimited {
+                retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
+            })
     }
 }
 

@@ -2,6 +2,9 @@
 //! out of proportion to what they cost the sender. Each test is one finding
 //! of the review, and failed before its fix.
 
+use std::time::Duration;
+
+use jobcall::Customize;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -148,6 +151,62 @@ e2e! {
 
         let (_, page) = app.get(&app.client.token, "/v1/jobs").await;
         assert_eq!(page["data"], json!([]), "nothing invalid was accepted");
+        app.stop().await;
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+e2e! {
+    /// A test event is an outbound request made while the caller waits, and
+    /// a replay one more delivery: both used to count against no rate.
+    async fn test_events_and_replays_take_from_the_clients_rate(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.submit_rate_per_client = 3, Customize::default()).await;
+        let test_send = || async {
+            app.request(Method::POST, &app.client.token, "/v1/callbacks/test")
+                .json(&json!({"url": app.receiver.url("/hook")}))
+                .send()
+                .await
+                .unwrap()
+        };
+        // The clock runs on with the system's too: 3 tokens a second, so
+        // four quick requests find the bucket empty at the fourth.
+        for _ in 0..3 {
+            assert_eq!(test_send().await.status(), StatusCode::OK);
+        }
+        let limited = test_send().await;
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(retry_after(&limited) >= 1);
+        let problem: Value = limited.json().await.unwrap();
+        SPEC.check_response("POST", "/v1/callbacks/test", 429, "application/problem+json", &problem);
+        assert_eq!(app.receiver.received().len(), 3, "the refused test event was not sent");
+        app.advance(Duration::from_secs(1)).await;
+        assert_eq!(test_send().await.status(), StatusCode::OK);
+
+        app.advance(Duration::from_secs(1)).await;
+        let job = app.submit(json!({"kind": "echo", "callback_url": app.receiver.url("/hook")})).await;
+        let id = job["id"].as_str().unwrap();
+        app.job_until(id, 20, "the callback", |job| job["callback"]["state"] == "delivered").await;
+        app.advance(Duration::from_secs(1)).await;
+        let replay = format!("/v1/jobs/{id}/deliveries");
+        for _ in 0..3 {
+            let (status, body) = app.post(&app.client.token, &replay, &json!({})).await;
+            assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        }
+        let limited = app.request(Method::POST, &app.client.token, &replay).json(&json!({})).send().await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(retry_after(&limited) >= 1);
+        let (status, problem) = app.post(&app.client.token, &replay, &json!({})).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+        app.advance(Duration::from_secs(1)).await;
+        let (status, body) = app.post(&app.client.token, &replay, &json!({})).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         app.stop().await;
     }
 }

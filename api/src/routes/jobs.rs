@@ -33,12 +33,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsWrite)?;
-    state
-        .rate_limiter
-        .take(&caller.client_id)
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
-        })?;
+    state.take_rate(&caller.client_id)?;
     let queued = state.backlog.queued();
     if queued >= state.api.max_queued_jobs {
         return Err(ApiError::Unavailable {
