@@ -11,7 +11,7 @@ use std::{
 
 use jobcall_entity::ClientId;
 use jobcall_jobs::{
-    metrics::Metrics,
+    metrics::{Gauge, Metrics},
     services::Services,
     store::Database,
     time::Clock,
@@ -33,6 +33,9 @@ pub struct ApiSettings {
     pub submit_rate_per_client: u32,
     /// Queued jobs beyond which submissions are refused with 503.
     pub max_queued_jobs: u64,
+    /// Long-polls one client may hold open at once; past it `?wait` answers
+    /// at once, as a plain read. 0 = unlimited.
+    pub max_waits_per_client: usize,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_overlap: Duration,
 }
@@ -43,6 +46,7 @@ impl Default for ApiSettings {
             max_body_bytes: 1024 * 1024,
             submit_rate_per_client: 1000,
             max_queued_jobs: 1_000_000,
+            max_waits_per_client: 100,
             secret_rotation_overlap: Duration::from_secs(24 * 3600),
         }
     }
@@ -65,6 +69,7 @@ pub struct AppState {
     pub known_clients: KnownClients,
     pub rate_limiter: RateLimiter,
     pub backlog: Backlog,
+    pub waits: Arc<Waits>,
     /// This process's workers, when it runs them: new jobs go straight to a
     /// free one.
     pub dispatch: Option<LocalDispatch>,
@@ -81,6 +86,10 @@ impl AppState {
             rate_limiter: RateLimiter::new(api.submit_rate_per_client, services.clock.clone()),
             known_clients: KnownClients::default(),
             backlog: Backlog::default(),
+            waits: Arc::new(Waits::new(
+                api.max_waits_per_client,
+                services.metrics.long_polls_waiting.clone(),
+            )),
             services,
             api,
             auth,
@@ -153,6 +162,70 @@ impl RateLimiter {
     }
 }
 
+/// The long-polls each client holds open, capped: a waiting request holds a
+/// connection, its buffers and a task for up to a minute while costing the
+/// client nothing, so one client could otherwise hold thousands.
+pub struct Waits {
+    /// 0 = unlimited.
+    max_per_client: usize,
+    waiting: Mutex<HashMap<ClientId, usize>>,
+    gauge: Gauge,
+}
+
+impl Waits {
+    pub fn new(max_per_client: usize, gauge: Gauge) -> Self {
+        Self {
+            max_per_client,
+            waiting: Mutex::default(),
+            gauge,
+        }
+    }
+
+    /// Room for one more long-poll of `client`, held until the permit
+    /// drops (the wait ended, or the client went away and actix dropped the
+    /// request); `None` when the client already holds its share.
+    pub fn begin(self: &Arc<Self>, client: &ClientId) -> Option<WaitPermit> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let count = waiting.entry(client.clone()).or_insert(0);
+        if self.max_per_client != 0 && *count >= self.max_per_client {
+            return None;
+        }
+        *count += 1;
+        self.gauge.inc();
+        Some(WaitPermit {
+            waits: self.clone(),
+            client: client.clone(),
+        })
+    }
+
+    /// How many long-polls `client` holds open.
+    pub fn of(&self, client: &ClientId) -> usize {
+        let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        waiting.get(client).copied().unwrap_or(0)
+    }
+}
+
+/// One long-poll's place; see [`Waits::begin`].
+pub struct WaitPermit {
+    waits: Arc<Waits>,
+    client: ClientId,
+}
+
+impl Drop for WaitPermit {
+    fn drop(&mut self) {
+        let mut waiting = self.waits.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = waiting.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                // No entry per client that ever waited: the map stays as
+                // small as the set of clients waiting now.
+                waiting.remove(&self.client);
+            }
+        }
+        self.waits.gauge.dec();
+    }
+}
+
 /// The number of queued jobs, refreshed from the database every second and
 /// counted up between refreshes, for backpressure.
 #[derive(Default)]
@@ -194,6 +267,29 @@ mod tests {
         );
         test.advance(Duration::from_millis(220));
         assert!(limiter.take(&client).is_ok());
+    }
+
+    #[test]
+    fn long_polls_are_capped_per_client_until_their_permits_drop() {
+        let waits = Arc::new(Waits::new(2, Gauge::default()));
+        let (a, b) = (ClientId::generate(), ClientId::generate());
+        let first = waits.begin(&a).unwrap();
+        let second = waits.begin(&a).unwrap();
+        assert!(waits.begin(&a).is_none());
+        assert!(waits.begin(&b).is_some(), "clients have their own share");
+        assert_eq!(waits.gauge.get(), 2, "b's permit dropped at once");
+        drop(first);
+        let third = waits.begin(&a).unwrap();
+        drop((second, third));
+        assert_eq!(waits.of(&a), 0);
+        assert!(lock_len(&waits) == 0, "no entry is left behind");
+        let unlimited = Arc::new(Waits::new(0, Gauge::default()));
+        let held: Vec<_> = (0..1000).filter_map(|_| unlimited.begin(&a)).collect();
+        assert_eq!(held.len(), 1000);
+    }
+
+    fn lock_len(waits: &Waits) -> usize {
+        waits.waiting.lock().unwrap().len()
     }
 
     #[test]

@@ -7,12 +7,14 @@ use prometheus_client::{
     metrics::{
         counter::Counter,
         family::Family,
-        gauge::Gauge,
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
 };
 use std::sync::atomic::AtomicU64;
+
+/// For the HTTP layer's own gauges.
+pub use prometheus_client::metrics::gauge::Gauge;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
@@ -67,6 +69,8 @@ pub struct Metrics {
     pub callback_attempts: Family<OutcomeLabels, Counter>,
     pub delivery_latency_seconds: Histogram,
     pub http_request_seconds: Histograms<HttpLabels>,
+    /// Long-polls (`GET /v1/jobs/{id}?wait=N`) waiting now.
+    pub long_polls_waiting: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -128,6 +132,12 @@ impl Default for Metrics {
             "HTTP requests served, by method, route and status",
             http_request_seconds.clone(),
         );
+        let long_polls_waiting = Gauge::default();
+        registry.register(
+            "http_long_polls_waiting",
+            "Long-polls (GET /v1/jobs/{id}?wait) waiting now",
+            long_polls_waiting.clone(),
+        );
         Self {
             registry,
             jobs_submitted,
@@ -138,6 +148,7 @@ impl Default for Metrics {
             callback_attempts,
             delivery_latency_seconds,
             http_request_seconds,
+            long_polls_waiting,
         }
     }
 }

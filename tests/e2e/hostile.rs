@@ -2,7 +2,7 @@
 //! out of proportion to what they cost the sender. Each test is one finding
 //! of the review, and failed before its fix.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jobcall::Customize;
 use reqwest::{Method, StatusCode, header};
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     e2e,
-    support::{Backend, TestApp, spec::SPEC},
+    support::{Backend, TestApp, eventually, spec::SPEC},
 };
 
 async fn metrics(app: &TestApp) -> String {
@@ -207,6 +207,79 @@ e2e! {
         app.advance(Duration::from_secs(1)).await;
         let (status, body) = app.post(&app.client.token, &replay, &json!({})).await;
         assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        app.stop().await;
+    }
+}
+
+/// `jobcall_http_long_polls_waiting`, read from `/metrics`.
+async fn waiting(app: &TestApp) -> u64 {
+    let text = metrics(app).await;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("jobcall_http_long_polls_waiting "))
+        .unwrap_or_else(|| panic!("no long-poll gauge in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+async fn until_waiting(app: &TestApp, n: u64) {
+    eventually(10, &format!("{n} long-polls waiting"), || async {
+        (waiting(app).await == n).then_some(())
+    })
+    .await
+}
+
+/// A long-poll that runs until it answers (or its task is aborted).
+fn long_poll(app: &TestApp, id: &str) -> tokio::task::JoinHandle<reqwest::Response> {
+    let request = app.request(
+        Method::GET,
+        &app.client.token,
+        &format!("/v1/jobs/{id}?wait=60"),
+    );
+    tokio::spawn(async move { request.send().await.unwrap() })
+}
+
+e2e! {
+    /// 5,000 long-polls of one client used to be 5,000 waiting requests.
+    async fn a_clients_long_polls_are_capped_and_the_rest_answer_at_once(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.max_waits_per_client = 3, Customize::default()).await;
+        let job = app.submit(json!({"kind": "echo", "input": {"delay_ms": 3_600_000}})).await;
+        let id = job["id"].as_str().unwrap().to_owned();
+        app.job_until(&id, 10, "running", |job| job["status"] == "running").await;
+
+        let waits: Vec<_> = (0..3).map(|_| long_poll(&app, &id)).collect();
+        until_waiting(&app, 3).await;
+        let started = Instant::now();
+        let response = app.request(Method::GET, &app.client.token, &format!("/v1/jobs/{id}?wait=60")).send().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1), "the fourth long-poll waited {:?}", started.elapsed());
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let read: Value = response.json().await.unwrap();
+        SPEC.check_response("GET", &format!("/v1/jobs/{id}"), 200, "application/json", &read);
+        assert_eq!(read["status"], "running");
+        // Another client has its own share.
+        let other = app.new_client("other").await;
+        let (status, _) = app.get(&other.token, &format!("/v1/jobs/{id}?wait=1")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "and sees only its own jobs");
+
+        // The waits end (their 60 s pass): there is room again.
+        app.advance(Duration::from_secs(61)).await;
+        for wait in waits {
+            let response = wait.await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.json::<Value>().await.unwrap()["status"], "running");
+        }
+        until_waiting(&app, 0).await;
+        let waits: Vec<_> = (0..3).map(|_| long_poll(&app, &id)).collect();
+        until_waiting(&app, 3).await;
+
+        // Clients that go away give their places back.
+        for wait in &waits {
+            wait.abort();
+        }
+        until_waiting(&app, 0).await;
+        let again = long_poll(&app, &id);
+        until_waiting(&app, 1).await;
+        again.abort();
         app.stop().await;
     }
 }

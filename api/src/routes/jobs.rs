@@ -134,7 +134,9 @@ fn no_such_job(id: &str) -> ApiError {
 
 /// The job; with `?wait=N`, once it is terminal or N seconds have passed,
 /// whichever comes first. Waiting costs no database reads: the worker that
-/// finishes the job wakes the request.
+/// finishes the job wakes the request. A client holding its share of
+/// long-polls already gets the job at once, as without `wait` (with
+/// `Retry-After` while it runs): polling is what it falls back to anyway.
 pub async fn get(
     request: HttpRequest,
     path: web::Path<String>,
@@ -145,6 +147,16 @@ pub async fn get(
     let params = query::params(&request, &["wait"])?;
     let wait = Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?);
     let id = job_id(&path)?;
+    // Held to the end of the request, or dropped with it when the client
+    // goes away.
+    let permit = (!wait.is_zero())
+        .then(|| state.waits.begin(&caller.client_id))
+        .flatten();
+    let wait = if permit.is_some() {
+        wait
+    } else {
+        Duration::ZERO
+    };
     let clock = &state.services.clock;
     let deadline = clock.after(wait);
     let watch = state.services.signals.watch_job(&id);
