@@ -144,8 +144,10 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsRead)?;
-    let params = query::params(&request, &["wait"])?;
-    let wait = Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?);
+    let wait = {
+        let params = query::params(&request, &["wait"])?;
+        Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?)
+    };
     let id = job_id(&path)?;
     // Held to the end of the request, or dropped with it when the client
     // goes away.
@@ -164,11 +166,17 @@ pub async fn get(
         let finished = watch.notify().notified();
         tokio::pin!(finished);
         finished.as_mut().enable();
-        let job = find_job(&state.services.db, &caller.client_id, &id)
-            .await?
-            .ok_or_else(|| no_such_job(&id.to_string()))?;
-        if job.status.is_terminal() || clock.now_ms() >= deadline {
-            return Ok(job_response(&job));
+        {
+            // What a waiting request keeps is what it costs, times the
+            // long-polls open: the query's future lives on the heap only
+            // while it runs (not in every waiting request's state), and the
+            // job read (its input may be 256 KiB) is dropped before waiting.
+            let job = Box::pin(find_job(&state.services.db, &caller.client_id, &id))
+                .await?
+                .ok_or_else(|| no_such_job(&id.to_string()))?;
+            if job.status.is_terminal() || clock.now_ms() >= deadline {
+                return Ok(job_response(&job));
+            }
         }
         // Woken or timed out: either way, read once more.
         tokio::select! {
