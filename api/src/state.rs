@@ -4,7 +4,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -169,6 +169,11 @@ pub struct Waits {
     /// 0 = unlimited.
     max_per_client: usize,
     waiting: Mutex<HashMap<ClientId, usize>>,
+    /// Every client's long-polls together, and the most there were since
+    /// [`Waits::take_peak`] last looked (a burst may come and go between
+    /// two looks).
+    total: AtomicUsize,
+    peak: AtomicUsize,
     gauge: Gauge,
 }
 
@@ -177,6 +182,8 @@ impl Waits {
         Self {
             max_per_client,
             waiting: Mutex::default(),
+            total: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
             gauge,
         }
     }
@@ -191,11 +198,20 @@ impl Waits {
             return None;
         }
         *count += 1;
+        let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(total, Ordering::Relaxed);
         self.gauge.inc();
         Some(WaitPermit {
             waits: self.clone(),
             client: client.clone(),
         })
+    }
+
+    /// The most long-polls open at once since the last call, and how many
+    /// are open now.
+    pub fn take_peak(&self) -> (usize, usize) {
+        let now = self.total.load(Ordering::Relaxed);
+        (self.peak.swap(now, Ordering::Relaxed).max(now), now)
     }
 
     /// How many long-polls `client` holds open.
@@ -222,6 +238,7 @@ impl Drop for WaitPermit {
                 waiting.remove(&self.client);
             }
         }
+        self.waits.total.fetch_sub(1, Ordering::Relaxed);
         self.waits.gauge.dec();
     }
 }
@@ -282,6 +299,8 @@ mod tests {
         let third = waits.begin(&a).unwrap();
         drop((second, third));
         assert_eq!(waits.of(&a), 0);
+        assert_eq!(waits.take_peak(), (3, 0), "a and b's waits at the busiest");
+        assert_eq!(waits.take_peak(), (0, 0));
         assert!(lock_len(&waits) == 0, "no entry is left behind");
         let unlimited = Arc::new(Waits::new(0, Gauge::default()));
         let held: Vec<_> = (0..1000).filter_map(|_| unlimited.begin(&a)).collect();
