@@ -133,10 +133,14 @@ pub struct RawSettings {
 
     pub max_body_bytes: usize,
     pub max_input_bytes: usize,
-    /// Submissions per second per client (burst of the same size); 0 = unlimited.
+    /// Submissions, test events and replays per second per client (one
+    /// shared rate, burst of the same size); 0 = unlimited.
     pub submit_rate_per_client: u32,
     /// Queued jobs beyond which submissions get 503.
     pub max_queued_jobs: u64,
+    /// Long-polls (`?wait`) one client may hold open at once; beyond, `?wait`
+    /// answers at once as a plain read. 0 = unlimited.
+    pub max_waits_per_client: usize,
 }
 
 impl Default for RawSettings {
@@ -193,6 +197,7 @@ impl Default for RawSettings {
             max_input_bytes: domain.limits.max_input_bytes,
             submit_rate_per_client: api.submit_rate_per_client,
             max_queued_jobs: api.max_queued_jobs,
+            max_waits_per_client: api.max_waits_per_client,
         }
     }
 }
@@ -438,6 +443,7 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             submit_rate_per_client: raw.submit_rate_per_client,
             max_queued_jobs: raw.max_queued_jobs,
+            max_waits_per_client: raw.max_waits_per_client,
             secret_rotation_overlap: Duration::from_secs(raw.secret_rotation_overlap_seconds),
         };
         Ok(Self {
@@ -502,6 +508,7 @@ mod tests {
         assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.database.url, "sqlite://./jobcall.db");
         assert_eq!(settings.domain.worker.takeover, Duration::from_secs(60));
+        assert_eq!(settings.api.max_waits_per_client, 100);
     }
 
     #[test]

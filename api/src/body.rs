@@ -1,10 +1,11 @@
 //! Reading JSON request bodies: the media type (415), the size limit (413),
 //! the syntax (400), then the fields one by one, so that every missing,
-//! mistyped or unknown field is named in one response.
+//! mistyped or unknown field is named in one response (up to
+//! [`FieldErrors::MAX`] of them; the rest are counted).
 
 use actix_web::{HttpRequest, http::header, web};
 use futures::StreamExt;
-use jobcall_jobs::validation::FieldError;
+use jobcall_jobs::validation::{FieldError, FieldErrors};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -70,14 +71,14 @@ fn is_json(request: &HttpRequest) -> bool {
 /// Takes the fields of a JSON object one by one, collecting every problem.
 pub struct Fields {
     object: Map<String, Value>,
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
 }
 
 impl Fields {
     pub fn new(object: Map<String, Value>) -> Self {
         Self {
             object,
-            errors: Vec::new(),
+            errors: FieldErrors::new(),
         }
     }
 
@@ -108,11 +109,20 @@ impl Fields {
         })
     }
 
-    pub fn optional_strings(&mut self, name: &str) -> Option<Vec<String>> {
+    /// An array of at most `max_items` strings. A longer one is one error,
+    /// not one per item: the array is refused before its items are looked at.
+    pub fn optional_strings(&mut self, name: &str, max_items: usize) -> Option<Vec<String>> {
         let items = self.field(name, false, "an array of strings", |value| match value {
             Value::Array(items) => Ok(items),
             other => Err(other),
         })?;
+        if items.len() > max_items {
+            self.errors.push(FieldError::new(
+                name,
+                format!("has {} items; at most {max_items} are allowed", items.len()),
+            ));
+            return None;
+        }
         let mut strings = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
             match item {
@@ -179,11 +189,11 @@ impl Fields {
     /// Ends the reading: fields nobody took are unknown. Fails with every
     /// problem found.
     pub fn finish(mut self) -> Result<(), ApiError> {
-        let mut unknown: Vec<_> = self.object.keys().cloned().collect();
+        let mut unknown: Vec<_> = self.object.keys().collect();
         unknown.sort();
         for name in unknown {
             self.errors
-                .push(FieldError::new(name, "is not a known field"));
+                .push(FieldError::new(name.as_str(), "is not a known field"));
         }
         if self.errors.is_empty() {
             Ok(())
@@ -204,7 +214,7 @@ mod tests {
 
     fn errors(result: Result<(), ApiError>) -> Vec<FieldError> {
         match result {
-            Err(ApiError::Validation(errors)) => errors,
+            Err(ApiError::Validation(errors)) => errors.into_iter().collect(),
             other => panic!("{other:?}"),
         }
     }
@@ -217,7 +227,7 @@ mod tests {
         assert_eq!(f.required_string("kind"), None);
         assert_eq!(f.required_string("url"), None);
         assert_eq!(f.optional_integer("timeout_seconds"), None);
-        assert_eq!(f.optional_strings("events"), Some(vec!["a".to_owned()]));
+        assert_eq!(f.optional_strings("events", 5), Some(vec!["a".to_owned()]));
         let found = errors(f.finish());
         let named: Vec<_> = found
             .iter()
@@ -233,6 +243,25 @@ mod tests {
                 ("colour", "is not a known field"),
             ]
         );
+    }
+
+    #[test]
+    fn long_arrays_and_many_unknown_fields_cost_a_bounded_answer() {
+        let mut body = json!({"events": vec![1; 340_000]});
+        let object = body.as_object_mut().unwrap();
+        for i in 0..10_000 {
+            object.insert(format!("{}{i}", "x".repeat(1000)), json!(1));
+        }
+        let mut f = fields(body);
+        assert_eq!(f.optional_strings("events", 5), None);
+        let Err(ApiError::Validation(found)) = f.finish() else {
+            panic!("refused")
+        };
+        assert_eq!(found.kept().len(), FieldErrors::MAX);
+        assert_eq!(found.kept()[0].field, "events");
+        assert!(found.kept()[0].message.contains("at most 5"));
+        assert_eq!(found.omitted(), 10_001 - FieldErrors::MAX);
+        assert!(found.kept()[1].field.chars().count() <= FieldError::MAX_CHARS + 1);
     }
 
     #[test]

@@ -7,16 +7,20 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use jobcall_jobs::{store::StoreError, validation::FieldError};
+use jobcall_jobs::{
+    store::StoreError,
+    validation::{FieldError, FieldErrors},
+};
 use serde::Serialize;
 use tracing::{error, warn};
 
 /// Everything a request can fail with. Each variant names its status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: fields of the request are missing, unknown or invalid.
+    /// 400: fields of the request are missing, unknown or invalid (the
+    /// first [`FieldErrors::MAX`] named, the others counted).
     #[error("the request is invalid")]
-    Validation(Vec<FieldError>),
+    Validation(FieldErrors),
     /// 400: the request cannot be read at all (not JSON, not an object).
     #[error("{0}")]
     BadRequest(String),
@@ -44,8 +48,9 @@ pub enum ApiError {
     /// 422: an `Idempotency-Key` reused with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
-    /// 429: the client submits faster than its rate allows.
-    #[error("too many submissions; retry after {} s", retry_after.as_secs())]
+    /// 429: the client submits, sends test events or replays faster than
+    /// its rate allows (they share one).
+    #[error("too many requests; retry after {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
     /// 503: too much work is queued, or the database cannot be reached.
     #[error("{detail}")]
@@ -60,7 +65,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError::new(field, message)])
+        Self::Validation(FieldError::new(field, message).into())
     }
 
     /// The problem `type`: a stable identifier for each kind of problem.
@@ -142,14 +147,17 @@ fn is_unreachable_sqlx(err: &sea_orm::sqlx::Error) -> bool {
 }
 /// The RFC 9457 body.
 #[derive(Debug, Serialize)]
-pub struct Problem {
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     pub problem_type: &'static str,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub errors: &'a [FieldError],
+    /// How many more problems were found than `errors` lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_omitted: Option<usize>,
 }
 
 impl ResponseError for ApiError {
@@ -175,9 +183,13 @@ impl ResponseError for ApiError {
             error!(cause = %cause, "internal error");
         }
         let status = self.status_code();
-        let (detail, errors) = match self {
-            Self::Validation(errors) => (describe_fields(errors), errors.clone()),
-            other => (other.to_string(), Vec::new()),
+        let (detail, errors, errors_omitted) = match self {
+            Self::Validation(errors) => (
+                describe_fields(errors),
+                errors.kept(),
+                Some(errors.omitted()).filter(|n| *n > 0),
+            ),
+            other => (other.to_string(), &[][..], None),
         };
         let problem = Problem {
             problem_type: self.problem_type(),
@@ -185,6 +197,7 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail,
             errors,
+            errors_omitted,
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
@@ -209,9 +222,13 @@ impl ResponseError for ApiError {
     }
 }
 
-fn describe_fields(errors: &[FieldError]) -> String {
-    let fields: Vec<String> = errors
+/// The first few problems in a sentence; `errors` lists them all (up to
+/// [`FieldErrors::MAX`]), so the detail does not repeat a long list.
+fn describe_fields(errors: &FieldErrors) -> String {
+    const DESCRIBED: usize = 3;
+    let mut fields: Vec<String> = errors
         .iter()
+        .take(DESCRIBED)
         .map(|e| {
             if e.field.is_empty() {
                 e.message.clone()
@@ -220,7 +237,19 @@ fn describe_fields(errors: &[FieldError]) -> String {
             }
         })
         .collect();
-    fields.join("; ")
+    let found = errors.kept().len() + errors.omitted();
+    if found > DESCRIBED {
+        fields.push(format!("and {} more problems", found - DESCRIBED));
+    }
+    let mut detail = fields.join("; ");
+    if errors.omitted() > 0 {
+        detail.push_str(&format!(
+            " ({} found; `errors` lists the first {}, `errors_omitted` counts the others)",
+            found,
+            errors.kept().len()
+        ));
+    }
+    detail
 }
 
 #[cfg(test)]

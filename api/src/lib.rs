@@ -36,6 +36,11 @@ pub fn server(
             .configure(routes::configure)
     })
     .workers(http_workers.max(1))
+    // A client that closes its side is gone: drop its request at once (a
+    // long-poll would otherwise wait out its minute, holding its place
+    // among the client's long-polls). Clients that half-close after sending
+    // and still read the answer are not supported.
+    .h1_allow_half_closed(false)
     .disable_signals()
     .shutdown_timeout(shutdown_timeout.as_secs().max(1))
     .listen(listener)?

@@ -7,12 +7,14 @@ use prometheus_client::{
     metrics::{
         counter::Counter,
         family::Family,
-        gauge::Gauge,
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
 };
 use std::sync::atomic::AtomicU64;
+
+/// For the HTTP layer's own gauges.
+pub use prometheus_client::metrics::gauge::Gauge;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
@@ -44,6 +46,7 @@ pub struct TableLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
+    /// A standard method's name, or `other`: clients may invent methods.
     pub method: String,
     /// The route pattern (`/v1/jobs/{id}`), `unmatched` for unknown paths.
     pub route: String,
@@ -75,6 +78,8 @@ pub struct Metrics {
     pub table_rows: Family<TableLabels, Gauge>,
     pub database_bytes: Gauge,
     pub rows_purged: Family<TableLabels, Counter>,
+    /// Long-polls (`GET /v1/jobs/{id}?wait=N`) waiting now.
+    pub long_polls_waiting: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -154,6 +159,12 @@ impl Default for Metrics {
             "Rows deleted by retention, per table",
             rows_purged.clone(),
         );
+        let long_polls_waiting = Gauge::default();
+        registry.register(
+            "http_long_polls_waiting",
+            "Long-polls (GET /v1/jobs/{id}?wait) waiting now",
+            long_polls_waiting.clone(),
+        );
         Self {
             registry,
             table_rows,
@@ -167,6 +178,7 @@ impl Default for Metrics {
             callback_attempts,
             delivery_latency_seconds,
             http_request_seconds,
+            long_polls_waiting,
         }
     }
 }

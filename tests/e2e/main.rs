@@ -9,6 +9,7 @@ mod backup;
 mod callbacks;
 mod crash;
 mod fairness;
+mod hostile;
 mod keys;
 mod observability;
 mod outbound;

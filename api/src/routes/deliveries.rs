@@ -98,6 +98,7 @@ pub async fn replay(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsWrite)?;
+    state.take_rate(&caller.client_id)?;
     let id = job_id(&path)?;
     let replay = ReplayLatest {
         client_id: caller.client_id,
@@ -150,6 +151,7 @@ pub async fn test_send(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsWrite)?;
+    state.take_rate(&caller.client_id)?;
     let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
     let url = fields.required_string("url");
     fields.finish()?;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
-use jobcall_entity::{JobId, JobStatus, job};
+use jobcall_entity::{EventType, JobId, JobStatus, job};
 use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
     Submitted, find_job, list_jobs,
@@ -33,12 +33,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsWrite)?;
-    state
-        .rate_limiter
-        .take(&caller.client_id)
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
-        })?;
+    state.take_rate(&caller.client_id)?;
     let queued = state.backlog.queued();
     if queued >= state.api.max_queued_jobs {
         return Err(ApiError::Unavailable {
@@ -104,7 +99,7 @@ fn new_job(body: serde_json::Map<String, serde_json::Value>) -> Result<NewJob, A
         kind: kind.unwrap_or_default(),
         input: input.unwrap_or_else(|| serde_json::json!({})),
         callback_url: fields.optional_string("callback_url"),
-        callback_events: fields.optional_strings("callback_events"),
+        callback_events: fields.optional_strings("callback_events", EventType::ALL.len()),
         metadata: fields.optional_object("metadata"),
         timeout_seconds: fields.optional_integer("timeout_seconds"),
         max_attempts: fields.optional_integer("max_attempts"),
@@ -142,7 +137,9 @@ fn no_such_job(id: &str) -> ApiError {
 
 /// The job; with `?wait=N`, once it is terminal or N seconds have passed,
 /// whichever comes first. Waiting costs no database reads: the worker that
-/// finishes the job wakes the request.
+/// finishes the job wakes the request. A client holding its share of
+/// long-polls already gets the job at once, as without `wait` (with
+/// `Retry-After` while it runs): polling is what it falls back to anyway.
 pub async fn get(
     request: HttpRequest,
     path: web::Path<String>,
@@ -150,9 +147,21 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsRead)?;
-    let params = query::params(&request, &["wait"])?;
-    let wait = Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?);
+    let wait = {
+        let params = query::params(&request, &["wait"])?;
+        Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?)
+    };
     let id = job_id(&path)?;
+    // Held to the end of the request, or dropped with it when the client
+    // goes away.
+    let permit = (!wait.is_zero())
+        .then(|| state.waits.begin(&caller.client_id))
+        .flatten();
+    let wait = if permit.is_some() {
+        wait
+    } else {
+        Duration::ZERO
+    };
     let clock = &state.services.clock;
     let deadline = clock.after(wait);
     let watch = state.services.signals.watch_job(&id);
@@ -160,11 +169,17 @@ pub async fn get(
         let finished = watch.notify().notified();
         tokio::pin!(finished);
         finished.as_mut().enable();
-        let job = find_job(&state.services.db, &caller.client_id, &id)
-            .await?
-            .ok_or_else(|| no_such_job(&id.to_string()))?;
-        if job.status.is_terminal() || clock.now_ms() >= deadline {
-            return Ok(job_response(&job));
+        {
+            // What a waiting request keeps is what it costs, times the
+            // long-polls open: the query's future lives on the heap only
+            // while it runs (not in every waiting request's state), and the
+            // job read (its input may be 256 KiB) is dropped before waiting.
+            let job = Box::pin(find_job(&state.services.db, &caller.client_id, &id))
+                .await?
+                .ok_or_else(|| no_such_job(&id.to_string()))?;
+            if job.status.is_terminal() || clock.now_ms() >= deadline {
+                return Ok(job_response(&job));
+            }
         }
         // Woken or timed out: either way, read once more.
         tokio::select! {

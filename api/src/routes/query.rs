@@ -12,7 +12,7 @@ pub(super) fn params(
     known: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
     let mut found = HashMap::new();
-    let mut errors = Vec::new();
+    let mut errors = jobcall_jobs::validation::FieldErrors::new();
     for (name, value) in url::form_urlencoded::parse(request.query_string().as_bytes()) {
         if name.is_empty() {
             // `?=x`: there is no name to report, so the query string is.

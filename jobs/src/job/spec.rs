@@ -11,7 +11,7 @@ use crate::{
     config::JobLimits,
     kinds::Registry,
     outbound::{CheckedUrl, Guard},
-    validation::FieldError,
+    validation::{FieldError, FieldErrors},
 };
 
 /// A submission as the client sent it.
@@ -53,8 +53,8 @@ impl JobSpec {
         registry: &Registry,
         guard: &Guard,
         limits: &JobLimits,
-    ) -> Result<Self, Vec<FieldError>> {
-        let mut errors = Vec::new();
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
 
         let kind = registry.get(&new.kind);
         if kind.is_none() {
@@ -82,7 +82,7 @@ impl JobSpec {
         } else if let Some(kind) = kind
             && let Err(input_errors) = kind.validate(&new.input).await
         {
-            errors.extend(input_errors.into_iter().map(|e| e.under("input")));
+            errors.append_under(input_errors, "input");
         }
 
         let new_events_given = new.callback_events.is_some();
@@ -171,11 +171,24 @@ impl JobSpec {
     }
 }
 
-fn parse_events(names: &[String], errors: &mut Vec<FieldError>) -> Vec<EventType> {
+fn parse_events(names: &[String], errors: &mut FieldErrors) -> Vec<EventType> {
     if names.is_empty() {
         errors.push(FieldError::new(
             "callback_events",
             "must name at least one event (omit it for the terminal events)",
+        ));
+        return Vec::new();
+    }
+    // Each event once is all a subscription can say; a longer list is a
+    // mistake, and would cost one error per item.
+    if names.len() > EventType::ALL.len() {
+        errors.push(FieldError::new(
+            "callback_events",
+            format!(
+                "has {} items; at most {} (one per event) are allowed",
+                names.len(),
+                EventType::ALL.len()
+            ),
         ));
         return Vec::new();
     }
@@ -201,9 +214,10 @@ fn parse_events(names: &[String], errors: &mut Vec<FieldError>) -> Vec<EventType
 fn parse_metadata(
     raw: Map<String, Value>,
     limits: &JobLimits,
-    errors: &mut Vec<FieldError>,
+    errors: &mut FieldErrors,
 ) -> BTreeMap<String, String> {
     if raw.len() > limits.max_metadata_keys {
+        // One error for the object, not one per key beyond the limit.
         errors.push(FieldError::new(
             "metadata",
             format!(
@@ -212,6 +226,7 @@ fn parse_metadata(
                 limits.max_metadata_keys
             ),
         ));
+        return BTreeMap::new();
     }
     let mut metadata = BTreeMap::new();
     for (key, value) in raw {
@@ -298,7 +313,9 @@ mod tests {
 
     async fn parse(new: NewJob) -> Result<JobSpec, Vec<FieldError>> {
         let (registry, guard) = fixtures();
-        JobSpec::parse(new, &registry, &guard, &JobLimits::default()).await
+        JobSpec::parse(new, &registry, &guard, &JobLimits::default())
+            .await
+            .map_err(|errors| errors.into_iter().collect())
     }
 
     fn echo() -> NewJob {
@@ -348,6 +365,18 @@ mod tests {
                 "timeout_seconds"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn long_event_lists_and_big_metadata_are_one_error_each() {
+        let new = NewJob {
+            callback_url: Some("https://93.184.216.34/hook".into()),
+            callback_events: Some(vec!["job.nope".into(); 100_000]),
+            metadata: Some((0..100_000).map(|i| (format!("k{i}"), json!(i))).collect()),
+            ..echo()
+        };
+        let errors = parse(new).await.unwrap_err();
+        assert_eq!(fields(&errors), ["callback_events", "metadata"]);
     }
 
     #[tokio::test]

@@ -6,7 +6,10 @@ use futures::{FutureExt, future::BoxFuture};
 use serde_json::Value;
 
 use super::{Digest, Echo, HttpRequest, JobContext, JobError, Kind, schema::InputSchema};
-use crate::{outbound::Outbound, validation::FieldError};
+use crate::{
+    outbound::Outbound,
+    validation::{FieldError, FieldErrors},
+};
 
 /// A kind behind a name, its input schema compiled.
 pub trait RegisteredKind: Send + Sync {
@@ -15,7 +18,7 @@ pub trait RegisteredKind: Send + Sync {
     /// The JSON Schema of the input.
     fn input_schema(&self) -> &Value;
     /// The schema, then the kind's own checks. Fields are relative to the input.
-    fn validate<'a>(&'a self, input: &'a Value) -> BoxFuture<'a, Result<(), Vec<FieldError>>>;
+    fn validate<'a>(&'a self, input: &'a Value) -> BoxFuture<'a, Result<(), FieldErrors>>;
     /// One attempt. A panic in the kind becomes a permanent `panic` failure.
     fn run(&self, input: Value, ctx: JobContext) -> BoxFuture<'static, Result<Value, JobError>>;
 }
@@ -38,15 +41,15 @@ impl<K: Kind> RegisteredKind for Registered<K> {
         self.schema.document()
     }
 
-    fn validate<'a>(&'a self, input: &'a Value) -> BoxFuture<'a, Result<(), Vec<FieldError>>> {
+    fn validate<'a>(&'a self, input: &'a Value) -> BoxFuture<'a, Result<(), FieldErrors>> {
         Box::pin(async move {
             let violations = self.schema.violations(input);
             if !violations.is_empty() {
                 return Err(violations);
             }
             let typed: K::Input = serde_json::from_value(input.clone())
-                .map_err(|e| vec![FieldError::new("", e.to_string())])?;
-            self.kind.check(&typed).await
+                .map_err(|e| FieldErrors::from(FieldError::new("", e.to_string())))?;
+            self.kind.check(&typed).await.map_err(FieldErrors::from)
         })
     }
 
@@ -159,6 +162,8 @@ mod tests {
             .validate(&input)
             .await
             .unwrap_err()
+            .into_iter()
+            .collect()
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jsonschema::{Draft, Validator, error::ValidationErrorKind};
 use schemars::{JsonSchema, generate::SchemaSettings};
 use serde_json::Value;
 
-use crate::validation::FieldError;
+use crate::validation::{FieldError, FieldErrors};
 
 pub(crate) struct InputSchema {
     document: Value,
@@ -44,10 +44,20 @@ impl InputSchema {
         &self.document
     }
 
-    /// Every violation of the schema, each naming its field relative to the input.
-    pub(crate) fn violations(&self, input: &Value) -> Vec<FieldError> {
-        let mut errors = Vec::new();
+    /// The violations of the schema, each naming its field relative to the
+    /// input: the first [`FieldErrors::MAX`] described, the rest counted.
+    /// Messages quote the offending value, shortened (see [`FieldError::new`]).
+    pub(crate) fn violations(&self, input: &Value) -> FieldErrors {
+        let mut errors = FieldErrors::new();
         for error in self.validator.iter_errors(input) {
+            if errors.is_full() {
+                // Counting is cheap; describing means formatting the value.
+                errors.omit(match &error.kind {
+                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.len(),
+                    _ => 1,
+                });
+                continue;
+            }
             let path = dotted(error.instance_path.as_str());
             match &error.kind {
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -193,6 +203,36 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    #[serde(deny_unknown_fields)]
+    struct Tags {
+        #[schemars(extend("maxProperties" = 50))]
+        tags: std::collections::BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn violations_are_capped_and_do_not_echo_the_input() {
+        let schema = InputSchema::of::<Tags>();
+        let tags: serde_json::Map<String, Value> =
+            (0..20_000).map(|i| (format!("t{i}"), json!(i))).collect();
+        let unknown: serde_json::Map<String, Value> =
+            (0..20_000).map(|i| (format!("u{i}"), json!(i))).collect();
+        let mut input = json!({"tags": tags});
+        input.as_object_mut().unwrap().extend(unknown);
+        let errors = schema.violations(&input);
+        assert_eq!(errors.kept().len(), FieldErrors::MAX);
+        // 20,000 unknown fields, 20,000 mistyped tags, one "too many tags".
+        assert_eq!(errors.kept().len() + errors.omitted(), 40_001);
+        for error in errors.kept() {
+            assert!(
+                error.message.chars().count() <= FieldError::MAX_CHARS + 1,
+                "{}",
+                error.message
+            );
+        }
     }
 
     #[test]
