@@ -266,7 +266,11 @@ pub async fn sweep(
         .finished
         .unwrap_or(Duration::from_secs(7 * 24 * 3600));
     let dead_tasks = purge_dead_tasks(&services.db, keep_tasks_ms).await?;
-    let pages = services.db.release_free_pages().await?;
+    let pages = if total.jobs > 0 || dead_tasks > 0 {
+        services.db.release_free_pages().await?
+    } else {
+        0
+    };
     if total.jobs > 0 || dead_tasks > 0 {
         info!(
             jobs = total.jobs,

@@ -5,6 +5,9 @@ pub struct BenchArgs {
     /// A PostgreSQL server to also measure on (a database is created and dropped).
     #[arg(long)]
     pub postgres: Option<String>,
+    /// With `--postgres`: measure only there, not on SQLite too.
+    #[arg(long)]
+    pub postgres_only: bool,
     /// Seconds each load phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,

@@ -35,7 +35,8 @@ use setup::{Setup, backend_title, drain};
 
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
-    let backends = std::iter::once(("SQLite", None)).chain(
+    let sqlite = (!args.postgres_only).then_some(("SQLite", None));
+    let backends = sqlite.into_iter().chain(
         args.postgres
             .as_deref()
             .map(|url| ("PostgreSQL", Some(url))),

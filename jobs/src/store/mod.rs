@@ -253,18 +253,28 @@ impl Database {
         WriteTx::begin(&self.pools, self.clock.clone()).await
     }
 
-    /// Gives the pages that deletes freed back to the file system (SQLite,
-    /// whose files are in incremental auto-vacuum mode; see
-    /// [`Database::use_incremental_vacuum`]), a few megabytes per step: a
-    /// step moves pages on the one writer connection, so a large purge
-    /// given back at once would hold every write for seconds. Returns the
-    /// pages given back. PostgreSQL's autovacuum makes the space of deleted
-    /// rows reusable by itself.
+    /// Makes the space of deleted rows usable again. SQLite (whose files
+    /// are in incremental auto-vacuum mode; see
+    /// [`Database::use_incremental_vacuum`]) gives the freed pages back to
+    /// the file system, a few megabytes per step: a step moves pages on the
+    /// one writer connection, so a large purge given back at once would hold
+    /// every write for seconds. PostgreSQL vacuums the purged tables, so
+    /// that their space is reused whether or not autovacuum runs on the
+    /// server (it is a server setting, and off on some). Returns the SQLite
+    /// pages given back.
     pub async fn release_free_pages(&self) -> Result<u64, StoreError> {
         const PAGES_PER_STEP: i64 = 512;
         const MAX_STEPS: usize = 1024;
-        let Pools::Sqlite { writer, .. } = &self.pools else {
-            return Ok(0);
+        let writer = match &self.pools {
+            Pools::Sqlite { writer, .. } => writer,
+            Pools::Postgres(pool) => {
+                sqlx::query(
+                    "VACUUM (ANALYZE) jobcall_jobs, jobcall_events, jobcall_delivery_attempts, apalis.jobs",
+                )
+                .execute(pool)
+                .await?;
+                return Ok(0);
+            }
         };
         let mut released = 0;
         for _ in 0..MAX_STEPS {
