@@ -167,6 +167,10 @@ async fn run_attempt(
                 },
                 result = kind.run(job.input.clone(), ctx) => match result {
                     Ok(value) => AttemptOutcome::Succeeded(value),
+                    // A kind that gave up because the attempt was told to
+                    // stop ends as the stop does, not as a failure of its own.
+                    Err(_) if runtime.hand_back.is_cancelled() => AttemptOutcome::Released,
+                    Err(_) if cancel.is_cancelled() => AttemptOutcome::Canceled,
                     Err(error) => failed(runtime, &job, error),
                 },
                 () = services.clock.sleep(timeout) => failed(
