@@ -100,11 +100,12 @@ e2e! {
         app.post(&app.client.token, &format!("/v1/jobs/{long}/cancel"), &json!({})).await;
         assert_eq!(app.finished(long).await["status"], "canceled");
 
-        // The callback the release was retrying is retried when due.
+        // The callback the release was retrying is retried when due (at
+        // once, once the fixture is older than its hour of backoff).
         let retried = jobs["callback"]["id"].as_str().unwrap();
         assert_eq!(jobs["callback"]["callback"]["state"], "failing");
         app.advance(Duration::from_secs(2 * 3600)).await;
-        app.job_until(retried, 10, "a second attempt", |j| j["callback"]["attempts"] == 2).await;
+        app.job_until(retried, 10, "a second attempt", |j| j["callback"]["attempts"].as_i64() >= Some(2)).await;
         let (_, attempts) = app.get(&app.client.token, &format!("/v1/jobs/{retried}/deliveries")).await;
         assert_eq!(attempts["data"][1]["error_class"], "connect", "{attempts}");
 
