@@ -13,6 +13,7 @@ mod hostile;
 mod keys;
 mod observability;
 mod outbound;
+mod prefer_wait;
 mod retention;
 mod scale;
 mod security;

@@ -6,13 +6,17 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
 use jobcall_entity::{EventType, JobId, JobStatus, job};
 use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
-    Submitted, find_job, list_jobs,
+    Submitted, list_jobs,
 };
 use jobcall_jobs::retention::{EraseJob, Erased};
 use serde::Serialize;
 use tracing::info;
 
-use super::query;
+use super::{
+    prefer::Wait,
+    query,
+    wait::{self, MAX_WAIT_SECONDS},
+};
 use crate::{
     auth::{Caller, Scope},
     body::{Fields, read_object},
@@ -23,8 +27,6 @@ use crate::{
 
 /// How long a client should wait before polling again.
 const POLL_AFTER_SECONDS: &str = "1";
-/// The longest long-poll.
-const MAX_WAIT_SECONDS: u64 = 60;
 
 pub async fn submit(
     request: HttpRequest,
@@ -42,6 +44,7 @@ pub async fn submit(
         });
     }
     let key = idempotency_key(&request)?;
+    let prefer = Wait::of(&request);
     let body = read_object(&request, payload, state.api.max_body_bytes).await?;
     let new = new_job(body)?;
     let spec = JobSpec::parse(
@@ -57,11 +60,11 @@ pub async fn submit(
         .dispatch
         .as_ref()
         .and_then(|dispatch| dispatch.try_reserve(&caller.client_id));
-    let mut submission = Submission::new(caller.client_id, spec, key, request_id);
+    let mut submission = Submission::new(caller.client_id.clone(), spec, key, request_id);
     if let Some(reserved) = &reserved {
         submission = submission.handed_over(reserved.fallback_delay());
     }
-    match state.services.writer.run(submission).await? {
+    let (job, replayed) = match state.services.writer.run(submission).await? {
         Submitted::Created(job, task) => {
             if let Some(reserved) = reserved {
                 reserved.start(job.id.clone(), task);
@@ -69,11 +72,29 @@ pub async fn submit(
             state.backlog.accepted();
             state.services.metrics.job_submitted(&job.kind);
             info!(job_id = %job.id, kind = %job.kind, "job accepted");
-            Ok(accepted(&job, false))
+            (job, false)
         }
-        Submitted::Replayed(job) => Ok(accepted(&job, true)),
-        Submitted::KeyReused => Err(ApiError::IdempotencyConflict),
+        Submitted::Replayed(job) => (job, true),
+        Submitted::KeyReused => return Err(ApiError::IdempotencyConflict),
+    };
+    // `Prefer: wait=N`: wait while the client has a wait to spare; without
+    // one the answer is the usual 202, at once.
+    let Some(wait) = prefer else {
+        return Ok(submitted(&job, replayed, None));
+    };
+    if job.status.is_terminal() {
+        return Ok(submitted(&job, replayed, Some(wait)));
     }
+    let Some(permit) = state.waits.begin(&caller.client_id) else {
+        return Ok(submitted(&job, replayed, None));
+    };
+    let id = job.id.clone();
+    drop(job);
+    let job = wait::until_finished(&state, &caller.client_id, &id, wait.duration())
+        .await?
+        .ok_or_else(|| no_such_job(&id.to_string()))?;
+    drop(permit);
+    Ok(submitted(&job, replayed, Some(wait)))
 }
 
 fn idempotency_key(request: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
@@ -108,11 +129,23 @@ fn new_job(body: serde_json::Map<String, serde_json::Value>) -> Result<NewJob, A
     Ok(new)
 }
 
-fn accepted(job: &job::Model, replayed: bool) -> HttpResponse {
-    let mut response = HttpResponse::Accepted();
-    response
-        .insert_header((header::LOCATION, format!("/v1/jobs/{}", job.id)))
-        .insert_header((header::RETRY_AFTER, POLL_AFTER_SECONDS));
+/// The answer to a submission: `202` with the job, or, when the client
+/// preferred to wait (`applied`) and the job finished, `200` with the
+/// finished job. `Preference-Applied` is there when the server waited.
+fn submitted(job: &job::Model, replayed: bool, applied: Option<Wait>) -> HttpResponse {
+    let finished = applied.is_some() && job.status.is_terminal();
+    let mut response = if finished {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Accepted()
+    };
+    response.insert_header((header::LOCATION, format!("/v1/jobs/{}", job.id)));
+    if !finished {
+        response.insert_header((header::RETRY_AFTER, POLL_AFTER_SECONDS));
+    }
+    if let Some(wait) = applied {
+        response.insert_header(wait.applied());
+    }
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
@@ -136,8 +169,7 @@ fn no_such_job(id: &str) -> ApiError {
 }
 
 /// The job; with `?wait=N`, once it is terminal or N seconds have passed,
-/// whichever comes first. Waiting costs no database reads: the worker that
-/// finishes the job wakes the request. A client holding its share of
+/// whichever comes first (see [`wait`]). A client holding its share of
 /// long-polls already gets the job at once, as without `wait` (with
 /// `Retry-After` while it runs): polling is what it falls back to anyway.
 pub async fn get(
@@ -152,8 +184,6 @@ pub async fn get(
         Duration::from_secs(query::integer(&params, "wait", 0..=MAX_WAIT_SECONDS, 0)?)
     };
     let id = job_id(&path)?;
-    // Held to the end of the request, or dropped with it when the client
-    // goes away.
     let permit = (!wait.is_zero())
         .then(|| state.waits.begin(&caller.client_id))
         .flatten();
@@ -162,31 +192,11 @@ pub async fn get(
     } else {
         Duration::ZERO
     };
-    let clock = &state.services.clock;
-    let deadline = clock.after(wait);
-    let watch = state.services.signals.watch_job(&id);
-    loop {
-        let finished = watch.notify().notified();
-        tokio::pin!(finished);
-        finished.as_mut().enable();
-        {
-            // What a waiting request keeps is what it costs, times the
-            // long-polls open: the query's future lives on the heap only
-            // while it runs (not in every waiting request's state), and the
-            // job read (its input may be 256 KiB) is dropped before waiting.
-            let job = Box::pin(find_job(&state.services.db, &caller.client_id, &id))
-                .await?
-                .ok_or_else(|| no_such_job(&id.to_string()))?;
-            if job.status.is_terminal() || clock.now_ms() >= deadline {
-                return Ok(job_response(&job));
-            }
-        }
-        // Woken or timed out: either way, read once more.
-        tokio::select! {
-            () = finished => {}
-            () = clock.sleep_until(deadline) => {}
-        }
-    }
+    let job = wait::until_finished(&state, &caller.client_id, &id, wait)
+        .await?
+        .ok_or_else(|| no_such_job(&id.to_string()))?;
+    drop(permit);
+    Ok(job_response(&job))
 }
 
 #[derive(Serialize)]

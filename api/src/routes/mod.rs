@@ -9,7 +9,9 @@ mod health;
 mod jobs;
 mod kinds;
 pub(crate) mod meta;
+mod prefer;
 mod query;
+mod wait;
 
 pub use meta::OPENAPI_YAML;
 
