@@ -141,6 +141,8 @@ pub struct RawSettings {
     /// Long-polls (`?wait`) one client may hold open at once; beyond, `?wait`
     /// answers at once as a plain read. 0 = unlimited.
     pub max_waits_per_client: usize,
+    /// The most jobs one `POST /v1/jobs/batch` submits (1 to 1000).
+    pub max_batch_jobs: usize,
 }
 
 impl Default for RawSettings {
@@ -198,6 +200,7 @@ impl Default for RawSettings {
             submit_rate_per_client: api.submit_rate_per_client,
             max_queued_jobs: api.max_queued_jobs,
             max_waits_per_client: api.max_waits_per_client,
+            max_batch_jobs: api.max_batch_jobs,
         }
     }
 }
@@ -363,6 +366,9 @@ impl Settings {
             raw.job_default_max_attempts as u64,
         )?;
         positive("max_body_bytes", raw.max_body_bytes as u64)?;
+        if !(1..=1000).contains(&raw.max_batch_jobs) {
+            return Err(invalid("max_batch_jobs", "must be 1 to 1000"));
+        }
         if raw.worker_takeover_ms < 1000 {
             return Err(invalid("worker_takeover_ms", "must be at least 1000"));
         }
@@ -444,6 +450,7 @@ impl Settings {
             submit_rate_per_client: raw.submit_rate_per_client,
             max_queued_jobs: raw.max_queued_jobs,
             max_waits_per_client: raw.max_waits_per_client,
+            max_batch_jobs: raw.max_batch_jobs,
             secret_rotation_overlap: Duration::from_secs(raw.secret_rotation_overlap_seconds),
         };
         Ok(Self {
@@ -509,6 +516,7 @@ mod tests {
         assert_eq!(settings.database.url, "sqlite://./jobcall.db");
         assert_eq!(settings.domain.worker.takeover, Duration::from_secs(60));
         assert_eq!(settings.api.max_waits_per_client, 100);
+        assert_eq!(settings.api.max_batch_jobs, 100);
     }
 
     #[test]
@@ -569,6 +577,13 @@ mod tests {
                     ..Default::default()
                 },
                 "`worker_takeover_ms`",
+            ),
+            (
+                RawSettings {
+                    max_batch_jobs: 0,
+                    ..Default::default()
+                },
+                "`max_batch_jobs`",
             ),
         ];
         for (raw, key) in cases {

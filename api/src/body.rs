@@ -133,6 +133,32 @@ impl Fields {
         Some(strings)
     }
 
+    /// An array of `items.start()` to `items.end()` values, any values: the
+    /// caller reads each. One outside that many is one error.
+    pub fn required_array(
+        &mut self,
+        name: &str,
+        items: std::ops::RangeInclusive<usize>,
+    ) -> Option<Vec<Value>> {
+        let values = self.field(name, true, "an array", |value| match value {
+            Value::Array(values) => Ok(values),
+            other => Err(other),
+        })?;
+        if !items.contains(&values.len()) {
+            self.errors.push(FieldError::new(
+                name,
+                format!(
+                    "has {} items; {} to {} are allowed",
+                    values.len(),
+                    items.start(),
+                    items.end()
+                ),
+            ));
+            return None;
+        }
+        Some(values)
+    }
+
     /// An integer that may be given as null: `None` when absent,
     /// `Some(None)` when null.
     pub fn nullable_integer(&mut self, name: &str) -> Option<Option<i64>> {

@@ -100,6 +100,29 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The problem+json document of this error: the body of its response,
+    /// or one item's answer in a batch.
+    pub fn problem(&self) -> Problem<'_> {
+        let (detail, errors, errors_omitted) = match self {
+            Self::Validation(errors) => (
+                describe_fields(errors),
+                errors.kept(),
+                Some(errors.omitted()).filter(|n| *n > 0),
+            ),
+            other => (other.to_string(), &[][..], None),
+        };
+        Problem {
+            problem_type: self.problem_type(),
+            title: self.title(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+            errors_omitted,
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         if is_unreachable(&err) {
@@ -183,22 +206,7 @@ impl ResponseError for ApiError {
             error!(cause = %cause, "internal error");
         }
         let status = self.status_code();
-        let (detail, errors, errors_omitted) = match self {
-            Self::Validation(errors) => (
-                describe_fields(errors),
-                errors.kept(),
-                Some(errors.omitted()).filter(|n| *n > 0),
-            ),
-            other => (other.to_string(), &[][..], None),
-        };
-        let problem = Problem {
-            problem_type: self.problem_type(),
-            title: self.title(),
-            status: status.as_u16(),
-            detail,
-            errors,
-            errors_omitted,
-        };
+        let problem = self.problem();
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         match self {

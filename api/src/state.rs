@@ -36,6 +36,8 @@ pub struct ApiSettings {
     /// Long-polls one client may hold open at once; past it `?wait` answers
     /// at once, as a plain read. 0 = unlimited.
     pub max_waits_per_client: usize,
+    /// The most jobs one batch submits.
+    pub max_batch_jobs: usize,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_rotation_overlap: Duration,
 }
@@ -47,6 +49,7 @@ impl Default for ApiSettings {
             submit_rate_per_client: 1000,
             max_queued_jobs: 1_000_000,
             max_waits_per_client: 100,
+            max_batch_jobs: 100,
             secret_rotation_overlap: Duration::from_secs(24 * 3600),
         }
     }
@@ -102,8 +105,14 @@ impl AppState {
     /// replays (an outbound request each) share the bucket: each makes work
     /// out of one cheap request.
     pub fn take_rate(&self, client: &ClientId) -> Result<(), ApiError> {
+        self.take_rate_for(client, 1)
+    }
+
+    /// Takes `count` of the client's tokens at once (a batch of `count`
+    /// submissions), or none and refuses with 429.
+    pub fn take_rate_for(&self, client: &ClientId, count: u32) -> Result<(), ApiError> {
         self.rate_limiter
-            .take(client)
+            .take(client, count)
             .map_err(|wait| ApiError::RateLimited {
                 retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
             })
@@ -132,8 +141,14 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token, or says how long until one is available.
-    pub fn take(&self, client: &ClientId) -> Result<(), Duration> {
+    /// The most tokens one take can have: the burst (`None`: unlimited).
+    pub fn burst(&self) -> Option<u32> {
+        (self.rate > 0.0).then_some(self.rate as u32)
+    }
+
+    /// Takes `count` tokens, or none and says how long until `count` are
+    /// available. `count` must be at most the [burst](Self::burst).
+    pub fn take(&self, client: &ClientId, count: u32) -> Result<(), Duration> {
         if self.rate == 0.0 {
             return Ok(());
         }
@@ -153,11 +168,12 @@ impl RateLimiter {
         });
         bucket.tokens = refill(bucket);
         bucket.refilled_ms = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        let count = f64::from(count);
+        if bucket.tokens >= count {
+            bucket.tokens -= count;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+            Err(Duration::from_secs_f64((count - bucket.tokens) / self.rate))
         }
     }
 }
@@ -274,16 +290,38 @@ mod tests {
         let limiter = RateLimiter::new(5, test.clock());
         let client = ClientId::generate();
         for _ in 0..5 {
-            assert!(limiter.take(&client).is_ok());
+            assert!(limiter.take(&client, 1).is_ok());
         }
-        let wait = limiter.take(&client).unwrap_err();
+        let wait = limiter.take(&client, 1).unwrap_err();
         assert!(wait <= Duration::from_millis(200), "{wait:?}");
         assert!(
-            limiter.take(&ClientId::generate()).is_ok(),
+            limiter.take(&ClientId::generate(), 1).is_ok(),
             "clients have their own buckets"
         );
         test.advance(Duration::from_millis(220));
-        assert!(limiter.take(&client).is_ok());
+        assert!(limiter.take(&client, 1).is_ok());
+    }
+
+    #[test]
+    fn a_batch_takes_all_its_tokens_or_none() {
+        let test = jobcall_jobs::time::TestClock::new();
+        let limiter = RateLimiter::new(10, test.clock());
+        let client = ClientId::generate();
+        assert_eq!(limiter.burst(), Some(10));
+        assert!(limiter.take(&client, 7).is_ok());
+        let wait = limiter.take(&client, 5).unwrap_err();
+        assert!(
+            wait > Duration::from_millis(150) && wait <= Duration::from_millis(200),
+            "two more tokens take 200 ms: {wait:?}"
+        );
+        assert!(
+            limiter.take(&client, 3).is_ok(),
+            "the refused take took none"
+        );
+        assert!(limiter.take(&client, 1).is_err());
+        test.advance(Duration::from_millis(500));
+        assert!(limiter.take(&client, 5).is_ok());
+        assert_eq!(RateLimiter::new(0, Clock::system()).burst(), None);
     }
 
     #[test]
@@ -316,7 +354,7 @@ mod tests {
         let limiter = RateLimiter::new(0, Clock::system());
         let client = ClientId::generate();
         for _ in 0..10_000 {
-            assert!(limiter.take(&client).is_ok());
+            assert!(limiter.take(&client, 1).is_ok());
         }
     }
 }

@@ -85,6 +85,14 @@ impl FieldErrors {
         self.omitted += count;
     }
 
+    /// Takes `other`'s errors (kept and counted) as they are.
+    pub fn append(&mut self, other: FieldErrors) {
+        for error in other.kept {
+            self.push(error);
+        }
+        self.omitted += other.omitted;
+    }
+
     /// Takes `other`'s errors (kept and counted), each nested under `parent`.
     pub fn append_under(&mut self, other: FieldErrors, parent: &str) {
         for error in other.kept {

@@ -6,6 +6,7 @@ pub mod support;
 
 mod api;
 mod backup;
+mod batch;
 mod callbacks;
 mod crash;
 mod fairness;

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
-use jobcall_entity::{EventType, JobId, JobStatus, job};
+use jobcall_entity::{JobId, JobStatus, job};
 use jobcall_jobs::job::{
-    CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobSpec, JobView, NewJob, Submission,
-    Submitted, list_jobs,
+    CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobView, Submitted, list_jobs,
 };
 use jobcall_jobs::retention::{EraseJob, Erased};
 use serde::Serialize;
@@ -14,7 +13,7 @@ use tracing::info;
 
 use super::{
     prefer::Wait,
-    query,
+    query, submission,
     wait::{self, MAX_WAIT_SECONDS},
 };
 use crate::{
@@ -36,42 +35,21 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::JobsWrite)?;
     state.take_rate(&caller.client_id)?;
-    let queued = state.backlog.queued();
-    if queued >= state.api.max_queued_jobs {
-        return Err(ApiError::Unavailable {
-            detail: format!("{queued} jobs are queued, the most this server accepts; retry later"),
-            retry_after: Duration::from_secs(5),
-        });
-    }
+    submission::refuse_when_backlogged(&state)?;
     let key = idempotency_key(&request)?;
     let prefer = Wait::of(&request);
-    let body = read_object(&request, payload, state.api.max_body_bytes).await?;
-    let new = new_job(body)?;
-    let spec = JobSpec::parse(
-        new,
-        &state.services.registry,
-        state.services.outbound.guard(),
-        &state.services.settings.limits,
-    )
-    .await
-    .map_err(ApiError::Validation)?;
+    let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
+    let new = submission::read_new_job(&mut fields);
+    fields.finish()?;
+    let spec = submission::check(&state, new)
+        .await
+        .map_err(ApiError::Validation)?;
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let reserved = state
-        .dispatch
-        .as_ref()
-        .and_then(|dispatch| dispatch.try_reserve(&caller.client_id));
-    let mut submission = Submission::new(caller.client_id.clone(), spec, key, request_id);
-    if let Some(reserved) = &reserved {
-        submission = submission.handed_over(reserved.fallback_delay());
-    }
+    let (submission, reserved) =
+        submission::prepare(&state, &caller.client_id, spec, key, request_id);
     let (job, replayed) = match state.services.writer.run(submission).await? {
         Submitted::Created(job, task) => {
-            if let Some(reserved) = reserved {
-                reserved.start(job.id.clone(), task);
-            }
-            state.backlog.accepted();
-            state.services.metrics.job_submitted(&job.kind);
-            info!(job_id = %job.id, kind = %job.kind, "job accepted");
+            submission::created(&state, &job, task, reserved);
             (job, false)
         }
         Submitted::Replayed(job) => (job, true),
@@ -107,26 +85,6 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiE
     IdempotencyKey::parse(value)
         .map(Some)
         .map_err(|message| ApiError::field("Idempotency-Key", message))
-}
-
-/// The submit body, field by field.
-fn new_job(body: serde_json::Map<String, serde_json::Value>) -> Result<NewJob, ApiError> {
-    let mut fields = Fields::new(body);
-    let kind = fields.required_string("kind");
-    let input = fields
-        .optional_object("input")
-        .map(serde_json::Value::Object);
-    let new = NewJob {
-        kind: kind.unwrap_or_default(),
-        input: input.unwrap_or_else(|| serde_json::json!({})),
-        callback_url: fields.optional_string("callback_url"),
-        callback_events: fields.optional_strings("callback_events", EventType::ALL.len()),
-        metadata: fields.optional_object("metadata"),
-        timeout_seconds: fields.optional_integer("timeout_seconds"),
-        max_attempts: fields.optional_integer("max_attempts"),
-    };
-    fields.finish()?;
-    Ok(new)
 }
 
 /// The answer to a submission: `202` with the job, or, when the client
@@ -302,84 +260,5 @@ pub async fn erase(
         Erased::CallbacksPending => Err(ApiError::Conflict(
             "the job's callbacks are still being delivered; erase it once they end".into(),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde_json::{Map, Value};
-
-    /// Any JSON value, nested a few levels, with keys that often hit the
-    /// real field names.
-    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            ".{0,40}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                prop::collection::vec((key(), inner), 0..8)
-                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-            ]
-        })
-    }
-
-    fn key() -> impl Strategy<Value = String> {
-        prop_oneof![
-            prop::sample::select(vec![
-                "kind",
-                "input",
-                "callback_url",
-                "callback_events",
-                "metadata",
-                "timeout_seconds",
-                "max_attempts",
-                "delay_ms",
-                "url",
-            ])
-            .prop_map(str::to_owned),
-            ".{0,12}",
-        ]
-    }
-
-    fn submission() -> impl Strategy<Value = Map<String, Value>> {
-        prop::collection::vec((key(), any_json()), 0..10)
-            .prop_map(|entries| entries.into_iter().collect())
-    }
-
-    proptest! {
-        // At least 2048 cases; PROPTEST_CASES=N asks for more in a long run.
-        #![proptest_config(ProptestConfig::with_cases(ProptestConfig::default().cases.max(2048)))]
-
-        /// Whatever the body, reading it answers (never panics), and every
-        /// problem it reports names a field of the body or a required one.
-        #[test]
-        fn any_body_is_read_or_refused_with_named_fields(body in submission()) {
-            let keys: Vec<String> = body.keys().cloned().collect();
-            let kind = body.get("kind").cloned();
-            match new_job(body) {
-                // Read only when the required `kind` was a string.
-                Ok(new) => prop_assert_eq!(kind, Some(Value::String(new.kind))),
-                Err(ApiError::Validation(errors)) => {
-                    prop_assert!(!errors.is_empty());
-                    for error in errors {
-                        // Keys may hold dots themselves, so match whole prefixes.
-                        let names_a_key = keys.iter().chain(["kind".to_owned()].iter()).any(|key| {
-                            error.field == *key
-                                || error.field.starts_with(&format!("{key}."))
-                                || error.field.starts_with(&format!("{key}["))
-                        });
-                        prop_assert!(names_a_key, "{} is not in {:?}", error.field, keys);
-                    }
-                }
-                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! The ops routes (health, readiness, metrics) are also all a worker-only
 //! process serves.
 
+mod batch;
 mod clients;
 mod deliveries;
 mod health;
@@ -11,6 +12,7 @@ mod kinds;
 pub(crate) mod meta;
 mod prefer;
 mod query;
+mod submission;
 mod wait;
 
 pub use meta::OPENAPI_YAML;
@@ -38,6 +40,8 @@ macro_rules! route_table {
 route_table! {
     configure_api, API_ROUTES:
     "/v1/jobs" => { GET => jobs::list, POST => jobs::submit },
+    // Before `/v1/jobs/{id}`, which would take `batch` for an id.
+    "/v1/jobs/batch" => { POST => batch::submit },
     "/v1/jobs/{id}" => { GET => jobs::get, DELETE => jobs::erase },
     "/v1/jobs/{id}/cancel" => { POST => jobs::cancel },
     "/v1/jobs/{id}/deliveries" => { GET => deliveries::list, POST => deliveries::replay },

@@ -3,6 +3,7 @@
 //! `WHERE` clause states the state it starts from, so two processes racing
 //! for the same job cannot both win.
 
+mod batch;
 mod cancel;
 mod claim;
 mod finish;
@@ -12,6 +13,7 @@ mod spec;
 mod submit;
 mod view;
 
+pub use batch::SubmitBatch;
 pub use cancel::{CancelJob, CancelOutcome};
 pub use claim::{ClaimJob, JobClaim, JobEnd};
 pub use finish::{AttemptOutcome, FinishAttempt, Finished};
