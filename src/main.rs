@@ -9,7 +9,7 @@ use jobcall::{
     keys, telemetry,
 };
 use jobcall_api::auth::{Scope, TokenIssuer};
-use jobcall_entity::ClientId;
+use jobcall_entity::{ClientId, SignatureScheme, SignatureSchemes};
 use jobcall_jobs::{clients::CreateClient, signals::Signals, store::Writer, time::rfc3339};
 
 #[derive(Parser)]
@@ -70,6 +70,10 @@ enum ClientCommand {
     /// Create a client and print its id and signing secret (shown only now).
     Create {
         name: String,
+        /// How its callbacks are signed: v1 (HMAC), v1a (ed25519) or both
+        /// (`v1,v1a`).
+        #[arg(long, default_value = "v1", value_parser = parse_schemes)]
+        signatures: SignatureSchemes,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -114,8 +118,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Backup { path } => backup(&settings, &path).await,
         Command::Client {
-            command: ClientCommand::Create { name, json },
-        } => create_client(settings, name, json).await,
+            command:
+                ClientCommand::Create {
+                    name,
+                    signatures,
+                    json,
+                },
+        } => create_client(settings, name, signatures, json).await,
         Command::Token { client, scope, ttl } => {
             println!("{}", mint_token(&settings, &client, &scope, &ttl)?);
             Ok(())
@@ -146,7 +155,23 @@ async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<(
     Ok(())
 }
 
-async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::Result<()> {
+fn parse_schemes(text: &str) -> Result<SignatureSchemes, String> {
+    let schemes = text
+        .split(',')
+        .map(|name| {
+            SignatureScheme::parse(name.trim())
+                .ok_or_else(|| format!("`{name}` is not a scheme (v1, v1a)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    SignatureSchemes::new(schemes).ok_or_else(|| "name at least one scheme".into())
+}
+
+async fn create_client(
+    settings: Settings,
+    name: String,
+    schemes: SignatureSchemes,
+    json: bool,
+) -> anyhow::Result<()> {
     let name = name.trim().to_owned();
     anyhow::ensure!(
         (1..=200).contains(&name.chars().count()),
@@ -156,9 +181,9 @@ async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::
     let db = migrate(&settings).await?;
     let writer = Writer::start(db.clone(), Signals::new(db.clock().clone()));
     keys::verify_secrets_key(&writer, &keys).await?;
-    let (client, secret) = writer
-        .run(CreateClient::new(name, &keys.secrets_key))
-        .await?;
+    let create = CreateClient::with_schemes(name, schemes.clone(), &keys.secrets_key);
+    let public_key = create.public_key().map(|key| key.expose());
+    let (client, secret) = writer.run(create).await?;
     drop(writer);
     db.close().await;
     if json {
@@ -168,13 +193,19 @@ async fn create_client(settings: Settings, name: String, json: bool) -> anyhow::
                 "id": client.id,
                 "name": client.name,
                 "created_at": rfc3339(client.created_at),
+                "signatures": schemes,
                 "signing_secret": secret.expose(),
+                "signing_public_key": public_key,
             })
         );
     } else {
-        println!("id:             {}", client.id);
-        println!("name:           {}", client.name);
-        println!("signing_secret: {}", secret.expose());
+        println!("id:                 {}", client.id);
+        println!("name:               {}", client.name);
+        println!("signatures:         {}", schemes.to_stored());
+        println!("signing_secret:     {}", secret.expose());
+        if let Some(public_key) = &public_key {
+            println!("signing_public_key: {public_key}");
+        }
         println!("(the signing secret is shown only this once)");
     }
     Ok(())

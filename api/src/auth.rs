@@ -368,8 +368,12 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) {
+        if self.has(scope) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(scope.as_str()))

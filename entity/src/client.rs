@@ -17,6 +17,9 @@ pub struct Model {
     pub retention_seconds: Option<i64>,
     /// The same for failed jobs.
     pub retention_failed_seconds: Option<i64>,
+    /// The schemes its callbacks are signed with, space-separated
+    /// (`v1`, `v1a` or `v1 v1a`; see [`crate::SignatureSchemes`]).
+    pub signature_schemes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

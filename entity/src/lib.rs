@@ -8,8 +8,10 @@ pub mod event;
 mod ids;
 pub mod job;
 pub mod key_fingerprint;
+mod signatures;
 pub mod signing_secret;
 mod states;
 
 pub use ids::{ClientId, EventId, IdError, JobId, SecretId};
+pub use signatures::{SignatureScheme, SignatureSchemes};
 pub use states::{CallbackState, DeliveryTrigger, EventState, EventType, JobStatus};

@@ -1,10 +1,11 @@
-//! `jobcall_signing_secrets`: a client's webhook signing secrets, encrypted at rest.
-//! The newest one signs; an older one keeps signing alongside until
-//! `expires_at`, the end of its rotation overlap.
+//! `jobcall_signing_secrets`: a client's webhook signing secrets (`v1`) and
+//! ed25519 signing keys (`v1a`), encrypted at rest. The newest of each
+//! scheme signs; an older one keeps signing alongside until `expires_at`,
+//! the end of its rotation overlap.
 
 use sea_orm::entity::prelude::*;
 
-use crate::{ClientId, SecretId};
+use crate::{ClientId, SecretId, SignatureScheme};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "jobcall_signing_secrets")]
@@ -20,6 +21,11 @@ pub struct Model {
     pub created_at: i64,
     /// `None` while this is the current secret.
     pub expires_at: Option<i64>,
+    /// `v1`: `ciphertext` seals an HMAC key. `v1a`: it seals an ed25519
+    /// seed, whose public key is `public_key`.
+    pub scheme: SignatureScheme,
+    /// `v1a` only: the raw 32-byte public key, base64.
+    pub public_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

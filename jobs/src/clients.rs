@@ -1,6 +1,7 @@
 //! API clients and their signing secrets. A client is created with one
-//! secret; rotating adds a new one and keeps the old signing alongside it
-//! until the overlap ends.
+//! secret (and an ed25519 key when it signs with `v1a`; see
+//! [`crate::signers`]); rotating adds a new one and keeps the old signing
+//! alongside it until the overlap ends.
 
 use std::{
     collections::HashMap,
@@ -8,24 +9,21 @@ use std::{
     time::Duration,
 };
 
-use jobcall_entity::{ClientId, SecretId, client, signing_secret};
+use jobcall_entity::{
+    ClientId, SecretId, SignatureScheme, SignatureSchemes, client, signing_secret,
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::Expr,
 };
 
 use crate::{
     secrets::{EncryptionKey, SigningSecret},
+    signers::{NewSigningKey, Signers, load_signers, open_row, retire_current, secret_aad},
+    signing_keys::PublicKey,
     store::{Database, StoreError, WriteOp, WriteTx},
     time::Clock,
 };
-
-/// The associated data a signing secret is sealed with: its row, so that a
-/// ciphertext copied into another row (another client's, or another secret
-/// of the same client) does not decrypt there.
-pub fn secret_aad(secret_id: &SecretId, client_id: &ClientId) -> Vec<u8> {
-    format!("jobcall signing secret:{secret_id}:{client_id}").into_bytes()
-}
 
 /// A fresh secret, sealed for the row it goes into.
 #[derive(Debug, Clone)]
@@ -44,19 +42,41 @@ impl NewSecret {
     }
 }
 
-/// Creates a client with a fresh signing secret.
+/// Creates a client with a fresh signing secret, and a fresh ed25519 key
+/// when it signs with `v1a`.
 #[derive(Debug, Clone)]
 pub struct CreateClient {
     id: ClientId,
     name: String,
     secret: NewSecret,
+    schemes: SignatureSchemes,
+    signing_key: Option<NewSigningKey>,
 }
 
 impl CreateClient {
+    /// A client that signs with `v1`.
     pub fn new(name: String, key: &EncryptionKey) -> Self {
+        Self::with_schemes(name, SignatureSchemes::v1(), key)
+    }
+
+    pub fn with_schemes(name: String, schemes: SignatureSchemes, key: &EncryptionKey) -> Self {
         let id = ClientId::generate();
         let secret = NewSecret::generate(&id, key);
-        Self { id, name, secret }
+        let signing_key = schemes
+            .contains(SignatureScheme::V1a)
+            .then(|| NewSigningKey::generate(&id, key));
+        Self {
+            id,
+            name,
+            secret,
+            schemes,
+            signing_key,
+        }
+    }
+
+    /// The public key of the client's `v1a` key, when it has one.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.signing_key.as_ref().map(NewSigningKey::public_key)
     }
 }
 
@@ -73,11 +93,17 @@ impl WriteOp for CreateClient {
             created_at: tx.now_ms(),
             retention_seconds: None,
             retention_failed_seconds: None,
+            signature_schemes: self.schemes.to_stored(),
         };
         let row = client::ActiveModel::from(client.clone()).reset_all();
         tx.execute(&client::Entity::insert(row).into_query())
             .await?;
         insert_secret(tx, &client.id, &self.secret, client.created_at).await?;
+        if let Some(signing_key) = &self.signing_key {
+            signing_key
+                .insert(tx, &client.id, client.created_at)
+                .await?;
+        }
         Ok((client, self.secret.secret))
     }
 }
@@ -116,32 +142,22 @@ impl WriteOp for RotateSecret {
         else {
             return Ok(None);
         };
-        let retire_at = now + self.overlap.as_millis() as i64;
-        tx.execute(
-            &signing_secret::Entity::update_many()
-                .col_expr(signing_secret::Column::ExpiresAt, Expr::value(retire_at))
-                .filter(signing_secret::Column::ClientId.eq(self.client_id.clone()))
-                .filter(
-                    Condition::any()
-                        .add(signing_secret::Column::ExpiresAt.is_null())
-                        .add(signing_secret::Column::ExpiresAt.gt(retire_at)),
-                )
-                .into_query(),
-        )
-        .await?;
+        retire_current(tx, &self.client_id, SignatureScheme::V1, self.overlap).await?;
         insert_secret(tx, &self.client_id, &self.secret, now).await?;
         Ok(Some((client, self.secret.secret)))
     }
 }
 
-/// A client's retention, as set by an admin: `None` leaves a value as it
-/// is, `Some(None)` returns it to the server's default, `Some(Some(0))`
-/// keeps that client's jobs forever.
+/// A client's retention and signature schemes, as set by an admin: `None`
+/// leaves a value as it is. For retention, `Some(None)` returns it to the
+/// server's default, `Some(Some(0))` keeps that client's jobs forever.
+/// Turning `v1a` on gives the client an ed25519 key if it has none.
 #[derive(Debug, Clone)]
 pub struct UpdateClient {
     pub client_id: ClientId,
     pub retention_seconds: Option<Option<i64>>,
     pub retention_failed_seconds: Option<Option<i64>>,
+    pub signatures: Option<(SignatureSchemes, NewSigningKey)>,
 }
 
 impl WriteOp for UpdateClient {
@@ -163,6 +179,13 @@ impl WriteOp for UpdateClient {
                 changed = true;
             }
         }
+        if let Some((schemes, _)) = &self.signatures {
+            update = update.col_expr(
+                client::Column::SignatureSchemes,
+                Expr::value(schemes.to_stored()),
+            );
+            changed = true;
+        }
         if changed {
             tx.execute(
                 &update
@@ -171,8 +194,16 @@ impl WriteOp for UpdateClient {
             )
             .await?;
         }
-        tx.fetch_optional(&client::Entity::find_by_id(self.client_id).into_query())
-            .await
+        let client: Option<client::Model> = tx
+            .fetch_optional(&client::Entity::find_by_id(self.client_id.clone()).into_query())
+            .await?;
+        if client.is_some()
+            && let Some((schemes, key)) = &self.signatures
+            && schemes.contains(SignatureScheme::V1a)
+        {
+            key.insert_unless_current(tx, &self.client_id).await?;
+        }
+        Ok(client)
     }
 }
 
@@ -188,6 +219,8 @@ async fn insert_secret(
         ciphertext: Set(secret.sealed.clone()),
         created_at: Set(now),
         expires_at: Set(None),
+        scheme: Set(SignatureScheme::V1),
+        public_key: Set(None),
     };
     tx.execute(&signing_secret::Entity::insert(row).into_query())
         .await?;
@@ -203,41 +236,18 @@ pub async fn find_client(
         .await?)
 }
 
-/// The secrets that sign a client's callbacks now, newest first: the current
-/// one and any still inside their rotation overlap.
-pub async fn signing_secrets(
-    db: &Database,
-    key: &EncryptionKey,
-    client_id: &ClientId,
-) -> Result<Vec<SigningSecret>, StoreError> {
-    let now = db.clock().now_ms();
-    let rows = signing_secret::Entity::find()
-        .filter(signing_secret::Column::ClientId.eq(client_id.clone()))
-        .filter(
-            Condition::any()
-                .add(signing_secret::Column::ExpiresAt.is_null())
-                .add(signing_secret::Column::ExpiresAt.gt(now)),
-        )
-        .order_by_desc(signing_secret::Column::CreatedAt)
-        .all(db.reads())
-        .await?;
-    rows.iter().map(|row| open_secret(key, row)).collect()
-}
-
-/// The secret in `row`, opened with the associated data of that row.
+/// The `v1` secret in `row`, opened with the associated data of that row.
 pub fn open_secret(
     key: &EncryptionKey,
     row: &signing_secret::Model,
 ) -> Result<SigningSecret, StoreError> {
-    key.open(&row.ciphertext, &secret_aad(&row.id, &row.client_id))
-        .map(SigningSecret::from_bytes)
-        .map_err(|e| StoreError::Corrupt(format!("signing secret {}: {e}", row.id)))
+    open_row(key, row).map(SigningSecret::from_bytes)
 }
 
-/// When the secrets were read (clock milliseconds), and the secrets.
-type Cached = (i64, Arc<Vec<SigningSecret>>);
+/// When the signers were read (clock milliseconds), and the signers.
+type Cached = (i64, Arc<Signers>);
 
-/// Signing secrets by client, decrypted, for [`SecretsCache::FRESH_FOR`]: a
+/// Signing secrets and keys by client, decrypted, for [`SecretsCache::FRESH_FOR`]: a
 /// delivery neither reads nor decrypts them each time. One per process,
 /// shared by its API and its workers: a rotation made through this process
 /// is [forgotten](SecretsCache::forget) here at once, and one made through
@@ -271,7 +281,7 @@ impl SecretsCache {
         &self,
         db: &Database,
         client_id: &ClientId,
-    ) -> Result<Arc<Vec<SigningSecret>>, StoreError> {
+    ) -> Result<Arc<Signers>, StoreError> {
         let fresh_for = Self::FRESH_FOR.as_millis() as i64;
         let now = self.clock.now_ms();
         if let Some((at, secrets)) = self.lock().get(client_id)
@@ -279,7 +289,7 @@ impl SecretsCache {
         {
             return Ok(secrets.clone());
         }
-        let secrets = Arc::new(signing_secrets(db, &self.key, client_id).await?);
+        let secrets = Arc::new(load_signers(db, &self.key, client_id).await?);
         let mut entries = self.lock();
         if entries.len() > Self::MAX_ENTRIES {
             entries.retain(|_, (at, _)| now - *at < fresh_for);
@@ -288,7 +298,8 @@ impl SecretsCache {
         Ok(secrets)
     }
 
-    /// Drops what is cached for `client_id`: its secrets just changed.
+    /// Drops what is cached for `client_id`: its secrets, keys or schemes
+    /// just changed.
     pub fn forget(&self, client_id: &ClientId) {
         self.lock().remove(client_id);
     }

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use crate::{
-    clients::open_secret,
     secrets::EncryptionKey,
+    signers::open_row,
     store::{StoreError, WriteOp, WriteTx},
 };
 
@@ -77,7 +77,7 @@ impl WriteOp for CheckSecretsKey {
         // opens is the key, even if another row is corrupt.
         let outcome = if newest.is_empty() {
             KeyCheck::Recorded
-        } else if newest.iter().any(|row| open_secret(&self.key, row).is_ok()) {
+        } else if newest.iter().any(|row| open_row(&self.key, row).is_ok()) {
             KeyCheck::Adopted
         } else {
             return Ok(KeyCheck::Undecryptable {
@@ -129,7 +129,7 @@ fn compare(stored: String, ours: String, same: KeyCheck) -> KeyCheck {
 mod tests {
     use super::*;
     use crate::{
-        clients::CreateClient,
+        clients::{CreateClient, open_secret},
         signals::Signals,
         store::{Database, DatabaseOptions, Writer},
         time::Clock,
@@ -246,7 +246,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            crate::clients::signing_secrets(&db, &key, &alice.id)
+            crate::signers::load_signers(&db, &key, &alice.id)
                 .await
                 .is_err()
         );

@@ -16,6 +16,8 @@ pub mod retention;
 pub mod secrets;
 pub mod services;
 pub mod signals;
+pub mod signers;
+pub mod signing_keys;
 pub mod store;
 pub mod time;
 pub mod validation;

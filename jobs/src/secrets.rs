@@ -80,10 +80,14 @@ impl fmt::Debug for EncryptionKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    #[error("a signing secret is `whsec_` followed by base64")]
+    #[error("a key is its prefix (`whsec_`, `whsk_`, `whpk_`) followed by base64")]
     NotBase64,
     #[error("a signing secret must be 16 to 64 bytes, not {0}")]
     SigningSecretLength(usize),
+    #[error("an ed25519 signing key (`whsk_`) is a 32-byte seed, not {0} bytes")]
+    SigningKeyLength(usize),
+    #[error("an ed25519 public key (`whpk_`) is 32 bytes, not {0}")]
+    PublicKeyLength(usize),
     #[error("the secrets key must be 32 bytes in base64")]
     BadKey,
     #[error("a stored secret cannot be decrypted: wrong secrets key, or corrupt data")]

@@ -18,6 +18,7 @@ mod prefer_wait;
 mod retention;
 mod scale;
 mod security;
+mod signatures;
 mod spec;
 mod tools;
 mod upgrade;

@@ -140,23 +140,113 @@ async fn the_official_verifiers_accept_real_callbacks() {
         .arg(format!("{CI}/webhooks/verify.py"))
         .arg(file.path()));
     eprintln!("{}", out.trim());
-    // ES modules resolve packages from the script's folder: run it from one
-    // that links the tools' node_modules.
+    eprintln!(
+        "{}",
+        run_node_script(&node_dir, "webhooks/verify.mjs", file.path()).trim()
+    );
+}
+
+/// Runs a Node script of `ci/` on `input`; returns its output. ES modules
+/// resolve packages from the script's folder: it runs from one that links
+/// the tools' node_modules.
+fn run_node_script(node_dir: &Path, script: &str, input: &Path) -> String {
     let scripts = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
         node_dir.join("node_modules"),
         scripts.path().join("node_modules"),
     )
     .unwrap();
-    std::fs::copy(
-        format!("{CI}/webhooks/verify.mjs"),
-        scripts.path().join("verify.mjs"),
-    )
-    .unwrap();
-    let out = run(Command::new("node")
-        .arg(scripts.path().join("verify.mjs"))
+    let copy = scripts.path().join(Path::new(script).file_name().unwrap());
+    std::fs::copy(format!("{CI}/{script}"), &copy).unwrap();
+    run(Command::new("node").arg(copy).arg(input))
+}
+
+/// `v1a` (ed25519) signatures of real callbacks, verified by
+/// implementations independent of jobcall's (Python's `cryptography`, Node's
+/// `crypto`), for a client signing with both schemes (also while its key
+/// rotates) and one signing with `v1a` only. The official libraries verify
+/// the `v1` half and, having no `v1a`, refuse the `v1a`-only headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_ed25519_verifiers_accept_v1a_callbacks() {
+    let Some((python, _)) = python() else { return };
+    let Some(node_dir) = node() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.client.token.clone();
+    let mut list = Vec::new();
+    for schemes in [json!(["v1", "v1a"]), json!(["v1a"])] {
+        let (_, created) = app
+            .post(
+                &admin,
+                "/v1/clients",
+                &json!({"name": "ed25519", "signatures": schemes}),
+            )
+            .await;
+        let id = jobcall_entity::ClientId::parse(created["id"].as_str().unwrap()).unwrap();
+        let token = app.token(&id, &[jobcall_api::auth::Scope::JobsWrite]);
+        let mut keys = vec![created["signing_public_key"].as_str().unwrap().to_owned()];
+        let rounds = if schemes.as_array().unwrap().len() == 2 {
+            2
+        } else {
+            1
+        };
+        for round in 0..rounds {
+            if round == 1 {
+                let (_, rotated) = app
+                    .post(
+                        &admin,
+                        &format!("/v1/clients/{id}/rotate-signing-key"),
+                        &json!({}),
+                    )
+                    .await;
+                keys.insert(
+                    0,
+                    rotated["data"][0]["public_key"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            let before = app.receiver.received().len();
+            let (status, _) = app
+                .post(
+                    &token,
+                    "/v1/jobs",
+                    &json!({
+                        "kind": "echo",
+                        "callback_url": app.receiver.url("/hook"),
+                        "callback_events": ["job.started", "job.succeeded"]
+                    }),
+                )
+                .await;
+            assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+            for callback in &app.receiver.wait_for(before + 2, 20).await[before..] {
+                // Each key in the header verifies on its own.
+                for key in &keys {
+                    list.push(json!({
+                        "public_key": key,
+                        "secret": created["signing_secret"],
+                        "headers": {
+                            "webhook-id": callback.header("webhook-id"),
+                            "webhook-timestamp": callback.header("webhook-timestamp"),
+                            "webhook-signature": callback.header("webhook-signature"),
+                        },
+                        "body": callback.body,
+                    }));
+                }
+            }
+        }
+    }
+    assert_eq!(list.len(), 2 + 2 * 2 + 2, "{list:?}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(&list).unwrap()).unwrap();
+    let out = run(Command::new(&python)
+        .arg(format!("{CI}/webhooks/verify_v1a.py"))
         .arg(file.path()));
     eprintln!("{}", out.trim());
+    assert!(out.contains("skipped the 2 with only v1a"), "{out}");
+    let out = run_node_script(&node_dir, "webhooks/verify_v1a.mjs", file.path());
+    eprintln!("{}", out.trim());
+    assert!(out.contains("skipped the 2 with only v1a"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,11 +2,14 @@
 //! their signing secrets (admin).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use jobcall_entity::{ClientId, client};
+use jobcall_entity::{ClientId, SignatureScheme, SignatureSchemes, client};
 use jobcall_jobs::{
     clients::{CreateClient, RotateSecret, UpdateClient},
     secrets::SigningSecret,
+    signers::NewSigningKey,
+    signing_keys::PublicKey,
     time::rfc3339,
+    validation::FieldError,
 };
 use serde::Serialize;
 use tracing::info;
@@ -24,25 +27,30 @@ struct ClientWithSecret {
     id: ClientId,
     name: String,
     created_at: String,
+    signatures: SignatureSchemes,
     signing_secret: String,
+    /// The public key of its `v1a` key, when it has one (created with `v1a`).
+    signing_public_key: Option<String>,
 }
 
 impl ClientWithSecret {
-    fn new(client: &client::Model, secret: &SigningSecret) -> Self {
+    fn new(client: &client::Model, secret: &SigningSecret, public_key: Option<PublicKey>) -> Self {
         Self {
             id: client.id.clone(),
             name: client.name.clone(),
             created_at: rfc3339(client.created_at),
+            signatures: SignatureSchemes::from_stored(&client.signature_schemes),
             signing_secret: secret.expose(),
+            signing_public_key: public_key.map(|key| key.expose()),
         }
     }
 }
 
-fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+pub(super) fn client_id(raw: &str) -> Result<ClientId, ApiError> {
     ClientId::parse(raw).map_err(|_| no_such_client(raw))
 }
 
-fn no_such_client(id: &str) -> ApiError {
+pub(super) fn no_such_client(id: &str) -> ApiError {
     ApiError::NotFound(format!("there is no client `{id}`"))
 }
 
@@ -54,6 +62,7 @@ struct ClientView {
     created_at: String,
     retention_seconds: Option<i64>,
     retention_failed_seconds: Option<i64>,
+    signatures: SignatureSchemes,
 }
 
 impl From<&client::Model> for ClientView {
@@ -64,6 +73,7 @@ impl From<&client::Model> for ClientView {
             created_at: rfc3339(client.created_at),
             retention_seconds: client.retention_seconds,
             retention_failed_seconds: client.retention_failed_seconds,
+            signatures: SignatureSchemes::from_stored(&client.signature_schemes),
         }
     }
 }
@@ -89,6 +99,28 @@ fn retention(fields: &mut Fields, name: &str) -> Result<Option<Option<i64>>, Api
     }
 }
 
+/// The `signatures` field: the schemes to sign with, at least one.
+fn signatures(fields: &mut Fields) -> Result<Option<SignatureSchemes>, ApiError> {
+    let Some(names) = fields.optional_strings("signatures", SignatureScheme::ALL.len()) else {
+        return Ok(None);
+    };
+    let mut schemes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        schemes.push(SignatureScheme::parse(name).ok_or_else(|| {
+            ApiError::Validation(
+                FieldError::new(
+                    format!("signatures.{i}"),
+                    format!("`{name}` is not a scheme (schemes: v1, v1a)"),
+                )
+                .into(),
+            )
+        })?);
+    }
+    SignatureSchemes::new(schemes)
+        .map(Some)
+        .ok_or_else(|| ApiError::field("signatures", "must name at least one scheme: v1, v1a"))
+}
+
 pub async fn update(
     request: HttpRequest,
     payload: web::Payload,
@@ -101,11 +133,14 @@ pub async fn update(
     let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
     let retention_seconds = retention(&mut fields, "retention_seconds");
     let retention_failed_seconds = retention(&mut fields, "retention_failed_seconds");
+    let schemes = signatures(&mut fields);
     fields.finish()?;
+    let key = state.services.secrets.key();
     let update = UpdateClient {
-        client_id: id,
         retention_seconds: retention_seconds?,
         retention_failed_seconds: retention_failed_seconds?,
+        signatures: schemes?.map(|schemes| (schemes, NewSigningKey::generate(&id, key))),
+        client_id: id,
     };
     let client = state
         .services
@@ -113,6 +148,8 @@ pub async fn update(
         .run(update)
         .await?
         .ok_or_else(|| no_such_client(&path))?;
+    // This process signs with the new schemes from the next delivery on.
+    state.services.secrets.forget(&client.id);
     info!(client_id = %client.id, "client updated");
     Ok(HttpResponse::Ok().json(ClientView::from(&client)))
 }
@@ -126,24 +163,21 @@ pub async fn create(
     caller.require(Scope::Admin)?;
     let mut fields = Fields::new(read_object(&request, payload, state.api.max_body_bytes).await?);
     let name = fields.required_string("name");
+    let schemes = signatures(&mut fields);
     fields.finish()?;
+    let schemes = schemes?.unwrap_or_else(SignatureSchemes::v1);
     let name = name.unwrap_or_default();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::field("name", "must be 1 to 200 characters"));
     }
-    let (client, secret) = state
-        .services
-        .writer
-        .run(CreateClient::new(
-            name.to_owned(),
-            state.services.secrets.key(),
-        ))
-        .await?;
+    let create = CreateClient::with_schemes(name.to_owned(), schemes, state.services.secrets.key());
+    let public_key = create.public_key();
+    let (client, secret) = state.services.writer.run(create).await?;
     info!(client_id = %client.id, "client created");
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
-        .json(ClientWithSecret::new(&client, &secret)))
+        .json(ClientWithSecret::new(&client, &secret, public_key)))
 }
 
 pub async fn rotate_secret(
@@ -169,5 +203,5 @@ pub async fn rotate_secret(
     info!(client_id = %client.id, "signing secret rotated");
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(ClientWithSecret::new(&client, &secret)))
+        .json(ClientWithSecret::new(&client, &secret, None)))
 }

@@ -185,7 +185,7 @@ pub async fn test_send(
             url: &url,
             id: event_id.as_str(),
             body: &body,
-            secrets: &secrets,
+            signers: &secrets,
             timeout: callbacks.attempt_timeout,
             keep_bytes: callbacks.response_body_bytes,
         },

@@ -12,6 +12,7 @@ mod kinds;
 pub(crate) mod meta;
 mod prefer;
 mod query;
+mod signing_keys;
 mod submission;
 mod wait;
 
@@ -50,6 +51,8 @@ route_table! {
     "/v1/clients" => { POST => clients::create },
     "/v1/clients/{id}" => { PATCH => clients::update },
     "/v1/clients/{id}/rotate-secret" => { POST => clients::rotate_secret },
+    "/v1/clients/{id}/signing-keys" => { GET => signing_keys::list },
+    "/v1/clients/{id}/rotate-signing-key" => { POST => signing_keys::rotate },
     "/openapi.yaml" => { GET => meta::openapi },
     "/docs" => { GET => meta::docs },
     "/docs/redoc.standalone.js" => { GET => meta::redoc },

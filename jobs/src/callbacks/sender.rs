@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     outbound::{BodyCapture, CheckedUrl, Outbound, OutboundError},
-    secrets::SigningSecret,
+    signers::Signers,
     time::Clock,
 };
 
@@ -23,7 +23,8 @@ pub struct Webhook<'a> {
     /// `webhook-id`: the event id.
     pub id: &'a str,
     pub body: &'a str,
-    pub secrets: &'a [SigningSecret],
+    /// What signs it: the client's secrets and keys.
+    pub signers: &'a Signers,
     pub timeout: Duration,
     /// How much of the response body to keep.
     pub keep_bytes: usize,
@@ -43,7 +44,7 @@ pub async fn send(outbound: &Outbound, clock: &Clock, webhook: Webhook<'_>) -> S
     let timestamp = clock.now_ms() / 1000;
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let signature = signature_header(webhook.secrets, webhook.id, timestamp, webhook.body);
+    let signature = signature_header(webhook.signers, webhook.id, timestamp, webhook.body);
     for (name, value) in [
         ("webhook-id", webhook.id.to_owned()),
         ("webhook-timestamp", timestamp.to_string()),

@@ -165,7 +165,7 @@ async fn attempt(
                 url: &url,
                 id: event.id.as_str(),
                 body: &event.payload,
-                secrets: &secrets,
+                signers: &secrets,
                 timeout: settings.attempt_timeout,
                 keep_bytes: settings.response_body_bytes,
             };
