@@ -90,10 +90,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(err) = telemetry::init(settings.log_format, &settings.log_level) {
-        eprintln!("jobcall: cannot set up logging: {err}");
-        return ExitCode::FAILURE;
-    }
+    // Held to the end: dropping it flushes the exported spans.
+    let _telemetry = match telemetry::init(
+        settings.log_format,
+        &settings.log_level,
+        settings.otlp_traces_url.as_deref(),
+    ) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("jobcall: cannot set up logging: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -76,6 +76,9 @@ pub struct RawSettings {
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `info,jobcall_jobs=debug`.
     pub log_level: String,
+    /// An OTLP/HTTP collector (`http://collector:4318`) to export spans to;
+    /// unset: none are exported.
+    pub otlp_endpoint: Option<String>,
 
     /// The HS256 key (at least 32 bytes). Unset: generated into the data directory, for `serve` on SQLite only (src/keys.rs).
     pub jwt_secret: Option<Secret>,
@@ -159,6 +162,7 @@ impl Default for RawSettings {
             http_workers: 0,
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
+            otlp_endpoint: None,
             jwt_secret: None,
             jwt_algorithm: "HS256".into(),
             jwt_public_key: None,
@@ -214,6 +218,8 @@ pub struct Settings {
     pub http_workers: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Where spans are exported (the OTLP/HTTP traces URL), if anywhere.
+    pub otlp_traces_url: Option<String>,
     pub jwt: JwtSettings,
     pub secrets_key: Option<Secret>,
     pub domain: DomainSettings,
@@ -294,6 +300,11 @@ impl Settings {
                 ),
             ));
         }
+        let otlp_traces_url = raw
+            .otlp_endpoint
+            .as_deref()
+            .map(otlp_traces_url)
+            .transpose()?;
         let sqlite_synchronous_full = match raw.sqlite_synchronous.to_ascii_lowercase().as_str() {
             "normal" => false,
             "full" => true,
@@ -464,6 +475,7 @@ impl Settings {
             http_workers: raw.http_workers,
             log_format: raw.log_format,
             log_level: raw.log_level,
+            otlp_traces_url,
             jwt: JwtSettings {
                 algorithm,
                 secret: raw.jwt_secret,
@@ -486,6 +498,24 @@ fn kept_for(seconds: u64) -> Option<Duration> {
 
 fn seconds_or_forever(keep: Option<Duration>) -> u64 {
     keep.map_or(0, |keep| keep.as_secs())
+}
+
+/// The traces URL of an OTLP/HTTP collector: `…/v1/traces` appended to
+/// its base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` is read.
+fn otlp_traces_url(endpoint: &str) -> Result<String, ConfigError> {
+    let endpoint = endpoint.trim().trim_end_matches('/');
+    let scheme_ok = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+    if !scheme_ok || endpoint.contains(char::is_whitespace) {
+        return Err(invalid(
+            "otlp_endpoint",
+            format!("`{endpoint}` is not an http(s) URL like http://127.0.0.1:4318"),
+        ));
+    }
+    Ok(if endpoint.ends_with("/v1/traces") {
+        endpoint.to_owned()
+    } else {
+        format!("{endpoint}/v1/traces")
+    })
 }
 
 fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {
@@ -517,6 +547,18 @@ mod tests {
         assert_eq!(settings.domain.worker.takeover, Duration::from_secs(60));
         assert_eq!(settings.api.max_waits_per_client, 100);
         assert_eq!(settings.api.max_batch_jobs, 100);
+        assert_eq!(settings.otlp_traces_url, None);
+    }
+
+    #[test]
+    fn the_otlp_endpoint_is_a_base_url() {
+        for (given, url) in [
+            ("http://127.0.0.1:4318", "http://127.0.0.1:4318/v1/traces"),
+            ("https://otel.example/", "https://otel.example/v1/traces"),
+            ("http://c:4318/v1/traces", "http://c:4318/v1/traces"),
+        ] {
+            assert_eq!(otlp_traces_url(given).unwrap(), url);
+        }
     }
 
     #[test]
@@ -584,6 +626,13 @@ mod tests {
                     ..Default::default()
                 },
                 "`max_batch_jobs`",
+            ),
+            (
+                RawSettings {
+                    otlp_endpoint: Some("collector:4318".into()),
+                    ..Default::default()
+                },
+                "`otlp_endpoint`",
             ),
         ];
         for (raw, key) in cases {

@@ -1,6 +1,8 @@
 //! Every request gets a request id (the caller's `X-Request-Id` when it is
 //! sane, a fresh one otherwise), echoed in the response and present on every
-//! log line of the request; and one access-log line when it ends.
+//! log line of the request; a place in a trace (the caller's W3C
+//! `traceparent`, or a new trace), whose `trace_id` is on those lines too;
+//! and one access-log line when it ends.
 
 use std::time::Instant;
 
@@ -15,8 +17,8 @@ use actix_web::{
     middleware::Next,
     web,
 };
-use jobcall_jobs::metrics::HttpLabels;
-use tracing::{Instrument, info, info_span, warn};
+use jobcall_jobs::{metrics::HttpLabels, trace::TraceContext};
+use tracing::{Instrument, field, info, info_span, warn};
 
 use crate::state::Ops;
 
@@ -25,6 +27,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The request id of a request, for handlers that pass it on (into a job).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The trace context of a request's own span, for handlers that pass it on
+/// (into a job): its children continue the caller's trace.
+#[derive(Debug, Clone)]
+pub struct RequestTrace(pub TraceContext);
+
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 pub async fn request_context(
     request: ServiceRequest,
@@ -42,7 +52,21 @@ pub async fn request_context(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
-    let span = info_span!("request", request_id = %id, method = %method, route = %route);
+    let span = info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        trace_id = field::Empty
+    );
+    let header = |name: &HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let (caller, _) = TraceContext::from_headers(header(&TRACEPARENT), header(&TRACESTATE));
+    caller.adopt(&span);
+    // The request's own span: the exported one when spans are exported,
+    // otherwise a child of the caller's of our own.
+    let own = TraceContext::of_span(&span, caller.tracestate()).unwrap_or_else(|| caller.child());
+    span.record("trace_id", own.trace_id());
+    request.extensions_mut().insert(RequestTrace(own));
     let started = Instant::now();
     let ops = request.app_data::<web::Data<Ops>>().cloned();
     let result = next.call(request).instrument(span.clone()).await;

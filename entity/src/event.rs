@@ -32,6 +32,10 @@ pub struct Model {
     pub updated_at: i64,
     /// The `X-Request-Id` of the job's submission, for delivery logs.
     pub request_id: Option<String>,
+    /// The job's trace context (see `job::Model::trace_parent`), for
+    /// delivery logs and the callback's `traceparent`.
+    pub trace_parent: Option<String>,
+    pub trace_state: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

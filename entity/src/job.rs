@@ -49,6 +49,11 @@ pub struct Model {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub updated_at: i64,
+    // Trace context (issue 16): the submission's span, as a W3C
+    // `traceparent`, and its `tracestate`; the parent of the job's attempts
+    // and deliveries.
+    pub trace_parent: Option<String>,
+    pub trace_state: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

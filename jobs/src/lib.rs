@@ -20,5 +20,6 @@ pub mod signers;
 pub mod signing_keys;
 pub mod store;
 pub mod time;
+pub mod trace;
 pub mod validation;
 pub mod worker;

@@ -13,6 +13,7 @@ mod m20261125_000005_add_request_id_to_events;
 mod m20261201_000001_create_key_fingerprints;
 mod m20261201_000002_add_retention;
 mod m20261203_160001_add_signature_schemes;
+mod m20261203_160002_add_trace_context;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_key_fingerprints::Migration),
             Box::new(m20261201_000002_add_retention::Migration),
             Box::new(m20261203_160001_add_signature_schemes::Migration),
+            Box::new(m20261203_160002_add_trace_context::Migration),
         ]
     }
 }

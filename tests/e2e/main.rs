@@ -21,4 +21,5 @@ mod security;
 mod signatures;
 mod spec;
 mod tools;
+mod trace_context;
 mod upgrade;

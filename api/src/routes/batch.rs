@@ -18,7 +18,7 @@
 //! (`status` 202), or the problem a single submission would have got
 //! (`status` 400, or 422 for a reused key).
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures::{StreamExt, stream};
 use jobcall_entity::ClientId;
 use jobcall_jobs::{
@@ -35,7 +35,6 @@ use crate::{
     auth::{Caller, Scope},
     body::{Fields, read_object},
     error::{ApiError, Problem},
-    middleware::RequestId,
     state::AppState,
 };
 
@@ -96,7 +95,7 @@ pub async fn submit(
         .collect()
         .await;
     refuse_malformed(&checked)?;
-    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let submitter = submission::Submitter::of(&request);
     let mut submissions = Vec::new();
     let mut reservations: Vec<Option<Reserved>> = Vec::new();
     for (spec, key) in checked.iter().filter_map(|item| item.as_ref().ok()) {
@@ -105,7 +104,7 @@ pub async fn submit(
             &caller.client_id,
             spec.clone(),
             key.clone(),
-            request_id.clone(),
+            &submitter,
         );
         submissions.push(submission);
         reservations.push(reserved);

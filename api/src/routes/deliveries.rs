@@ -1,7 +1,7 @@
 //! `/v1/jobs/{id}/deliveries` (the attempts, and replaying the newest event)
 //! and `/v1/callbacks/test` (a signed test event, sent now).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use jobcall_entity::{ClientId, DeliveryTrigger, EventId, EventType, JobId, delivery_attempt};
 use jobcall_jobs::{
     callbacks::{
@@ -18,6 +18,7 @@ use crate::{
     auth::{Caller, Scope},
     body::{Fields, read_object},
     error::ApiError,
+    middleware::RequestTrace,
     state::AppState,
 };
 
@@ -178,6 +179,10 @@ pub async fn test_send(
         .get(&state.services.db, &caller.client_id)
         .await?;
     let callbacks = &state.services.settings.callbacks;
+    let trace = request
+        .extensions()
+        .get::<RequestTrace>()
+        .map(|trace| trace.0.child());
     let sent = send(
         &state.services.outbound,
         &state.services.clock,
@@ -186,6 +191,8 @@ pub async fn test_send(
             id: event_id.as_str(),
             body: &body,
             signers: &secrets,
+            // The test event continues the trace of the request that sent it.
+            trace: trace.as_ref(),
             timeout: callbacks.attempt_timeout,
             keep_bytes: callbacks.response_body_bytes,
         },

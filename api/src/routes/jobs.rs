@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use jobcall_entity::{JobId, JobStatus, job};
 use jobcall_jobs::job::{
     CancelJob, CancelOutcome, IdempotencyKey, JobFilter, JobView, Submitted, list_jobs,
@@ -20,7 +20,6 @@ use crate::{
     auth::{Caller, Scope},
     body::{Fields, read_object},
     error::ApiError,
-    middleware::RequestId,
     state::AppState,
 };
 
@@ -44,9 +43,9 @@ pub async fn submit(
     let spec = submission::check(&state, new)
         .await
         .map_err(ApiError::Validation)?;
-    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let submitter = submission::Submitter::of(&request);
     let (submission, reserved) =
-        submission::prepare(&state, &caller.client_id, spec, key, request_id);
+        submission::prepare(&state, &caller.client_id, spec, key, &submitter);
     let (job, replayed) = match state.services.writer.run(submission).await? {
         Submitted::Created(job, task) => {
             submission::created(&state, &job, task, reserved);

@@ -4,17 +4,24 @@
 
 use std::time::Duration;
 
+use actix_web::{HttpMessage, HttpRequest};
 use jobcall_entity::{ClientId, EventType, job};
 use jobcall_jobs::{
     job::{IdempotencyKey, JobSpec, NewJob, Submission},
     store::TaskRef,
+    trace::TraceContext,
     validation::FieldErrors,
     worker::Reserved,
 };
 use serde_json::{Value, json};
 use tracing::info;
 
-use crate::{body::Fields, error::ApiError, state::AppState};
+use crate::{
+    body::Fields,
+    error::ApiError,
+    middleware::{RequestId, RequestTrace},
+    state::AppState,
+};
 
 /// 503 while more jobs are queued than the server accepts.
 pub(super) fn refuse_when_backlogged(state: &AppState) -> Result<(), ApiError> {
@@ -56,6 +63,23 @@ pub(super) async fn check(state: &AppState, new: NewJob) -> Result<JobSpec, Fiel
     .await
 }
 
+/// What a job keeps of the request that submitted it: its request id and
+/// its place in a trace (see [`crate::middleware`]).
+pub(super) struct Submitter {
+    request_id: Option<String>,
+    trace: Option<TraceContext>,
+}
+
+impl Submitter {
+    pub(super) fn of(request: &HttpRequest) -> Self {
+        let extensions = request.extensions();
+        Self {
+            request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
+            trace: extensions.get::<RequestTrace>().map(|t| t.0.clone()),
+        }
+    }
+}
+
 /// The submission for the writer, and, when this process runs workers with
 /// a slot free, that slot: the job then starts here as soon as it commits.
 pub(super) fn prepare(
@@ -63,13 +87,16 @@ pub(super) fn prepare(
     client: &ClientId,
     spec: JobSpec,
     key: Option<IdempotencyKey>,
-    request_id: Option<String>,
+    submitter: &Submitter,
 ) -> (Submission, Option<Reserved>) {
     let reserved = state
         .dispatch
         .as_ref()
         .and_then(|dispatch| dispatch.try_reserve(client));
-    let mut submission = Submission::new(client.clone(), spec, key, request_id);
+    let mut submission = Submission::new(client.clone(), spec, key, submitter.request_id.clone());
+    if let Some(trace) = &submitter.trace {
+        submission = submission.traced(trace);
+    }
     if let Some(reserved) = &reserved {
         submission = submission.handed_over(reserved.fallback_delay());
     }

@@ -119,6 +119,8 @@ pub(crate) async fn emit(
         finished_at: None,
         updated_at: now,
         request_id: job.request_id.clone(),
+        trace_parent: job.trace_parent.clone(),
+        trace_state: job.trace_state.clone(),
     };
     tx.execute(&event::Entity::insert(event::ActiveModel::from(row.clone())).into_query())
         .await?;

@@ -15,6 +15,7 @@ use crate::{
     outbound::{BodyCapture, CheckedUrl, Outbound, OutboundError},
     signers::Signers,
     time::Clock,
+    trace::TraceContext,
 };
 
 /// A webhook to send.
@@ -25,6 +26,9 @@ pub struct Webhook<'a> {
     pub body: &'a str,
     /// What signs it: the client's secrets and keys.
     pub signers: &'a Signers,
+    /// Sent as `traceparent` (and `tracestate`): the span the receiver's
+    /// work continues.
+    pub trace: Option<&'a TraceContext>,
     pub timeout: Duration,
     /// How much of the response body to keep.
     pub keep_bytes: usize,
@@ -45,14 +49,24 @@ pub async fn send(outbound: &Outbound, clock: &Clock, webhook: Webhook<'_>) -> S
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let signature = signature_header(webhook.signers, webhook.id, timestamp, webhook.body);
+    let trace = webhook.trace.map(|trace| {
+        let state = trace
+            .tracestate()
+            .map(|state| ("tracestate", state.to_owned()));
+        std::iter::once(("traceparent", trace.traceparent())).chain(state)
+    });
     for (name, value) in [
         ("webhook-id", webhook.id.to_owned()),
         ("webhook-timestamp", timestamp.to_string()),
         ("webhook-signature", signature),
-    ] {
+    ]
+    .into_iter()
+    .chain(trace.into_iter().flatten())
+    {
         headers.insert(
             name,
-            HeaderValue::from_str(&value).expect("ids, numbers and base64 are valid header values"),
+            HeaderValue::from_str(&value)
+                .expect("ids, numbers, base64 and checked trace context are valid header values"),
         );
     }
     let outcome = async {

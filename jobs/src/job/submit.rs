@@ -82,11 +82,20 @@ impl Submission {
             started_at: None,
             finished_at: None,
             updated_at: 0,
+            trace_parent: None,
+            trace_state: None,
         };
         Self {
             row,
             task_delay: None,
         }
+    }
+
+    /// Keeps the trace the submission is part of with the job.
+    pub fn traced(mut self, trace: &crate::trace::TraceContext) -> Self {
+        self.row.trace_parent = Some(trace.traceparent());
+        self.row.trace_state = trace.tracestate().map(str::to_owned);
+        self
     }
 
     /// For a job a worker of this process runs at once: its queue task only

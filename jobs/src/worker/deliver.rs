@@ -23,6 +23,7 @@ use crate::{
     outbound::CheckedUrl,
     queue::{DeliverTask, Queue},
     store::TaskRef,
+    trace::TraceContext,
 };
 
 /// How long an attempt waits for a slot at a busy receiver before giving
@@ -40,7 +41,8 @@ pub(super) async fn handle(
         trigger = ?task.trigger,
         job_id = field::Empty,
         event_type = field::Empty,
-        request_id = field::Empty
+        request_id = field::Empty,
+        trace_id = field::Empty
     );
     let runtime = Arc::clone(&runtime);
     let handled = TaskRef(id.to_string());
@@ -75,7 +77,8 @@ pub(super) fn deliver_now(
         trigger = ?DeliveryTrigger::Scheduled,
         job_id = field::Empty,
         event_type = field::Empty,
-        request_id = field::Empty
+        request_id = field::Empty,
+        trace_id = field::Empty
     );
     let runtime_for_task = runtime.clone();
     runtime.attempts.spawn(
@@ -124,6 +127,30 @@ async fn attempt(
     if let Some(request_id) = &event.request_id {
         span.record("request_id", request_id.as_str());
     }
+    // The attempt's own span continues the job's trace, and the callback's
+    // `traceparent` names it: the receiver's trace continues from there.
+    let attempt_span =
+        info_span!("callback.attempt", event_id = %event.id, attempt = event.attempts + 1);
+    let stored =
+        TraceContext::from_stored(event.trace_parent.as_deref(), event.trace_state.as_deref());
+    if let Some(stored) = &stored {
+        span.record("trace_id", stored.trace_id());
+        stored.adopt(&attempt_span);
+    }
+    let trace = TraceContext::of_span(&attempt_span, stored.as_ref().and_then(|s| s.tracestate()))
+        .unwrap_or_else(|| stored.map_or_else(TraceContext::new_root, |s| s.child()));
+    attempt_in_span(runtime, event, trigger, handled, trace)
+        .instrument(attempt_span)
+        .await
+}
+
+async fn attempt_in_span(
+    runtime: &Arc<WorkerRuntime>,
+    event: event::Model,
+    trigger: DeliveryTrigger,
+    handled: TaskRef,
+    trace: TraceContext,
+) -> Result<(), Halt> {
     let services = &runtime.services;
     let settings = &services.settings.callbacks;
 
@@ -166,6 +193,7 @@ async fn attempt(
                 id: event.id.as_str(),
                 body: &event.payload,
                 signers: &secrets,
+                trace: Some(&trace),
                 timeout: settings.attempt_timeout,
                 keep_bytes: settings.response_body_bytes,
             };

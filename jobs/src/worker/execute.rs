@@ -28,6 +28,7 @@ use crate::{
     metrics::KindLabels,
     queue::{ExecuteTask, Queue},
     store::{ReleaseTask, TaskRef},
+    trace::TraceContext,
 };
 
 /// The apalis handler of the execute queue. Errors are database errors only;
@@ -37,7 +38,7 @@ pub(super) async fn handle(
     id: TaskId,
     runtime: Data<Arc<WorkerRuntime>>,
 ) -> Result<(), BoxDynError> {
-    let span = info_span!("job", job_id = %task.job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
+    let span = info_span!("job", job_id = %task.job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty, trace_id = field::Empty);
     let runtime = Arc::clone(&runtime);
     let handled = TaskRef(id.to_string());
     let work = {
@@ -77,7 +78,7 @@ pub(super) fn spawn_handed_over(
     task: TaskRef,
     (slot, share): (OwnedSemaphorePermit, ClientSlot),
 ) {
-    let span = info_span!("job", job_id = %job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty);
+    let span = info_span!("job", job_id = %job_id, kind = field::Empty, attempt = field::Empty, request_id = field::Empty, trace_id = field::Empty);
     let runtime_for_task = runtime.clone();
     runtime.attempts.spawn_on(
         async move {
@@ -139,6 +140,24 @@ async fn run_attempt(
     if let Some(request_id) = &job.request_id {
         span.record("request_id", request_id.as_str());
     }
+    // The attempt's own span continues the submission's trace (when spans
+    // are exported, the job span above was started before the job was read).
+    let attempt_span = info_span!("job.attempt", job_id = %job.id, attempt = job.attempts);
+    let trace = TraceContext::from_stored(job.trace_parent.as_deref(), job.trace_state.as_deref());
+    if let Some(trace) = &trace {
+        span.record("trace_id", trace.trace_id());
+        trace.adopt(&attempt_span);
+    }
+    attempt_in_span(runtime, job, task)
+        .instrument(attempt_span)
+        .await
+}
+
+async fn attempt_in_span(
+    runtime: &Arc<WorkerRuntime>,
+    job: job::Model,
+    task: TaskRef,
+) -> Result<(), Halt> {
     let started = Instant::now();
     let cancel = runtime.hand_back.child_token();
     let services = &runtime.services;
