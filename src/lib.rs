@@ -6,6 +6,7 @@ pub mod app;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod keys;
+pub mod listen;
 pub mod settings;
 pub mod telemetry;
 

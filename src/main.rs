@@ -10,7 +10,10 @@ use jobcall::{
 };
 use jobcall_api::auth::{Scope, TokenIssuer};
 use jobcall_entity::{ClientId, SignatureScheme, SignatureSchemes};
-use jobcall_jobs::{clients::CreateClient, signals::Signals, store::Writer, time::rfc3339};
+use jobcall_jobs::{
+    callbacks::signing::Verifier, clients::CreateClient, signals::Signals, store::Writer,
+    time::rfc3339,
+};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +44,23 @@ enum Command {
     Backup {
         /// Where the copy goes; must not exist yet.
         path: PathBuf,
+    },
+    /// Receive callbacks locally and print one line per callback (type, job,
+    /// status, latency, signature check). Answers 204 to everything.
+    Listen {
+        /// The port to listen on (0: any free one; the address goes to stderr).
+        #[arg(long, default_value_t = 9000)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Check signatures: a `whsec_…` secret (v1) or a `whpk_…` public
+        /// key (v1a).
+        #[arg(long, value_parser = parse_verifier)]
+        secret: Option<Verifier>,
+        /// Print one JSON object per callback instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage API clients.
     Client {
@@ -125,6 +145,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { path } => backup(&settings, &path).await,
+        Command::Listen {
+            port,
+            host,
+            secret,
+            json,
+        } => {
+            let listen = jobcall::listen::Listen {
+                host,
+                port,
+                verifier: secret,
+                json,
+            };
+            jobcall::listen::run(listen).await
+        }
         Command::Client {
             command:
                 ClientCommand::Create {
@@ -161,6 +195,10 @@ async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<(
     tracing::info!(path = %path.display(), "backup written");
     println!("{}", path.display());
     Ok(())
+}
+
+fn parse_verifier(text: &str) -> Result<Verifier, String> {
+    Verifier::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_schemes(text: &str) -> Result<SignatureSchemes, String> {

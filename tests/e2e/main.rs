@@ -12,6 +12,7 @@ mod crash;
 mod fairness;
 mod hostile;
 mod keys;
+mod listen;
 mod observability;
 mod outbound;
 mod prefer_wait;
