@@ -112,6 +112,7 @@ e2e! {
             (json!({"signatures": ["v2"]}), "signatures.0"),
             (json!({"signatures": "v1a"}), "signatures"),
             (json!({"signatures": ["v1", "v1a", "v1"]}), "signatures"),
+            (json!({"signatures": ["v1a", "v1a"]}), "signatures.1"),
         ] {
             let response = app
                 .request(reqwest::Method::PATCH, &app.client.token, &path)

@@ -309,6 +309,110 @@ async fn a_typescript_client_generated_from_the_spec_works() {
     assert_sdk_run_succeeded(&out);
 }
 
+const SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk");
+
+/// The committed SDK code is what `sdk/generate.sh` makes of openapi.yaml
+/// with the pinned generators.
+#[test]
+fn the_sdks_are_generated_from_the_spec_as_committed() {
+    let Some((_, bin)) = python() else { return };
+    let Some(node_dir) = node() else { return };
+    let out = run(Command::new(format!("{SDK}/generate.sh"))
+        .arg("--check")
+        .env("JOBCALL_SDK_PYTHON_BIN", &bin)
+        .env("JOBCALL_SDK_NODE_DIR", &node_dir));
+    assert!(out.contains("up to date"), "{out}");
+}
+
+/// What an SDK's tests need to reach the server.
+fn sdk_env(command: &mut Command, app: &TestApp) {
+    command
+        .env("JOBCALL_URL", &app.base)
+        .env("JOBCALL_TOKEN", &app.client.token)
+        .env("JOBCALL_CLIENT_ID", app.client.id.as_str())
+        .env("JOBCALL_SIGNING_SECRET", &app.client.signing_secret);
+}
+
+/// `pip install ./sdk/python` (from a copy, so that the build leaves the
+/// checkout clean; no build isolation, so that it needs no download: the
+/// tools' virtual environment has the backend and the dependencies), then
+/// the package's own tests against a live server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_installs_and_passes_its_tests() {
+    let Some((python, _)) = python() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    run(Command::new("cp")
+        .args(["-r", &format!("{SDK}/python")])
+        .arg(dir.path().join("source")));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--no-build-isolation", "--target"])
+        .arg(dir.path().join("site"))
+        .arg(dir.path().join("source")));
+    let mut pytest = Command::new(&python);
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(dir.path().join("source"))
+        // Only the installed package: the copied source is not importable
+        // from the tests' folder.
+        .env("PYTHONPATH", dir.path().join("site"));
+    sdk_env(&mut pytest, &app);
+    let out = tokio::task::spawn_blocking(move || run(&mut pytest))
+        .await
+        .unwrap();
+    eprintln!("{}", out.trim());
+    assert!(out.contains("5 passed"), "{out}");
+}
+
+/// `npm install --install-links ./sdk/typescript` into a project of its
+/// own, then the package's own tests (node's test runner) against a live
+/// server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_sdk_installs_and_passes_its_tests() {
+    let Some(_) = node() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"private": true, "type": "module"}"#,
+    )
+    .unwrap();
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--install-links",
+            "--prefer-offline",
+            "--no-audit",
+            "--no-fund",
+        ])
+        .args(["--loglevel=error", &format!("{SDK}/typescript")])
+        .current_dir(dir.path()));
+    std::fs::copy(
+        format!("{SDK}/typescript/test/sdk.test.mjs"),
+        dir.path().join("sdk.test.mjs"),
+    )
+    .unwrap();
+    let mut test = Command::new("node");
+    test.args(["--test", "sdk.test.mjs"])
+        .current_dir(dir.path());
+    sdk_env(&mut test, &app);
+    let out = tokio::task::spawn_blocking(move || run(&mut test))
+        .await
+        .unwrap();
+    eprintln!("{}", out.trim());
+    assert!(
+        out.contains("# pass 5") && out.contains("# fail 0"),
+        "{out}"
+    );
+}
+
 /// Every name fails to resolve at once: fuzzed URLs must not wait on DNS.
 struct NoDns;
 

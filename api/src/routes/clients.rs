@@ -106,15 +106,15 @@ fn signatures(fields: &mut Fields) -> Result<Option<SignatureSchemes>, ApiError>
     };
     let mut schemes = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        schemes.push(SignatureScheme::parse(name).ok_or_else(|| {
-            ApiError::Validation(
-                FieldError::new(
-                    format!("signatures.{i}"),
-                    format!("`{name}` is not a scheme (schemes: v1, v1a)"),
-                )
-                .into(),
-            )
-        })?);
+        let refused = |message: String| {
+            ApiError::Validation(FieldError::new(format!("signatures.{i}"), message).into())
+        };
+        let scheme = SignatureScheme::parse(name)
+            .ok_or_else(|| refused(format!("`{name}` is not a scheme (schemes: v1, v1a)")))?;
+        if schemes.contains(&scheme) {
+            return Err(refused(format!("`{name}` is named twice")));
+        }
+        schemes.push(scheme);
     }
     SignatureSchemes::new(schemes)
         .map(Some)
