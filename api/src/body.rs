@@ -68,6 +68,13 @@ fn is_json(request: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// A number with no fraction that fits an `i64` (`65.0`, `1e3`).
+fn whole(value: &Value) -> Option<i64> {
+    let float = value.as_f64()?;
+    let fits = float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64;
+    fits.then_some(float as i64)
+}
+
 /// Takes the fields of a JSON object one by one, collecting every problem.
 pub struct Fields {
     object: Map<String, Value>,
@@ -96,9 +103,10 @@ impl Fields {
         })
     }
 
+    /// An integer; as JSON Schema counts them, `65.0` is one too.
     pub fn optional_integer(&mut self, name: &str) -> Option<i64> {
         self.field(name, false, "an integer", |value| {
-            value.as_i64().ok_or(value)
+            value.as_i64().or_else(|| whole(&value)).ok_or(value)
         })
     }
 
@@ -288,6 +296,16 @@ mod tests {
         assert!(found.kept()[0].message.contains("at most 5"));
         assert_eq!(found.omitted(), 10_001 - FieldErrors::MAX);
         assert!(found.kept()[1].field.chars().count() <= FieldError::MAX_CHARS + 1);
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_as_json_schema_says() {
+        let mut f = fields(json!({"a": 65.0, "b": 1e3, "c": 1.5, "d": 1e300}));
+        assert_eq!(f.optional_integer("a"), Some(65));
+        assert_eq!(f.optional_integer("b"), Some(1000));
+        assert_eq!(f.optional_integer("c"), None);
+        assert_eq!(f.optional_integer("d"), None);
+        assert_eq!(errors(f.finish()).len(), 2);
     }
 
     #[test]

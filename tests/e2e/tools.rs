@@ -413,42 +413,42 @@ async fn the_typescript_sdk_installs_and_passes_its_tests() {
     );
 }
 
-/// Every name fails to resolve at once: fuzzed URLs must not wait on DNS.
-struct NoDns;
+/// Every name resolves to 127.0.0.1 at once: fuzzed URLs neither wait on
+/// DNS nor leave the machine (the test settings allow loopback, and nothing
+/// listens on the ports they name, so their requests are refused at once).
+struct Loopback;
 
-impl NameResolver for NoDns {
+impl NameResolver for Loopback {
     fn lookup(
         &self,
         _host: &str,
     ) -> futures::future::BoxFuture<'static, std::io::Result<Vec<std::net::IpAddr>>> {
-        Box::pin(async {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no DNS in this test",
-            ))
-        })
+        Box::pin(async { Ok(vec![std::net::IpAddr::from([127, 0, 0, 1])]) })
     }
 }
 
+/// schemathesis with all its checks (`ci/schemathesis.toml` says which one
+/// it leaves out on which three operations, and why), `GET /openapi.yaml`
+/// included (its YAML body is described both as text and as the parsed
+/// document, so that ST108 agrees).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_failure() {
     let Some((_, bin)) = python() else { return };
     let customize = Customize {
-        resolver: std::sync::Arc::new(NoDns),
+        resolver: std::sync::Arc::new(Loopback),
         ..Customize::default()
     };
     let app = TestApp::spawn_with(Backend::Sqlite, |_| {}, customize).await;
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("junit.xml");
     let output = Command::new(bin.join("schemathesis"))
+        .args(["--config-file", &format!("{CI}/schemathesis.toml")])
         .arg("run")
         .arg(app.url("/openapi.yaml"))
         .args(["-H", &format!("Authorization: Bearer {}", app.client.token)])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,\
-             response_schema_conformance,negative_data_rejection,use_after_free,ensure_resource_availability",
-        ])
+        // No --checks: schemathesis runs all of them by default (naming them
+        // on the command line would also override the config file's
+        // per-operation exception).
         .args(["--max-examples", "100", "--workers", "2", "--seed", "7"])
         .args(["--report", "junit", "--report-junit-path"])
         .arg(&report)
