@@ -13,13 +13,12 @@ use jobcall_entity::{
     ClientId, SecretId, SignatureScheme, SignatureSchemes, client, signing_secret,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::Expr,
 };
 
 use crate::{
     secrets::{EncryptionKey, SigningSecret},
-    signers::{NewSigningKey, Signers, load_signers, open_row, retire_current, secret_aad},
+    signers::{NewSigningKey, Sealed, Signers, load_signers, open_row, retire_current, secret_aad},
     signing_keys::PublicKey,
     store::{Database, StoreError, WriteOp, WriteTx},
     time::Clock,
@@ -213,18 +212,14 @@ async fn insert_secret(
     secret: &NewSecret,
     now: i64,
 ) -> Result<(), StoreError> {
-    let row = signing_secret::ActiveModel {
-        id: Set(secret.id.clone()),
-        client_id: Set(client_id.clone()),
-        ciphertext: Set(secret.sealed.clone()),
-        created_at: Set(now),
-        expires_at: Set(None),
-        scheme: Set(SignatureScheme::V1),
-        public_key: Set(None),
+    let credential = Sealed {
+        id: &secret.id,
+        client_id,
+        sealed: &secret.sealed,
+        scheme: SignatureScheme::V1,
+        public_key: None,
     };
-    tx.execute(&signing_secret::Entity::insert(row).into_query())
-        .await?;
-    Ok(())
+    credential.insert(tx, now).await
 }
 
 pub async fn find_client(

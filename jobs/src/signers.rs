@@ -69,6 +69,33 @@ fn open_key(key: &EncryptionKey, row: &signing_secret::Model) -> Result<SigningK
         .map_err(|e: SecretError| StoreError::Corrupt(format!("signing key {}: {e}", row.id)))
 }
 
+/// A new row of `jobcall_signing_secrets`: a sealed secret or key.
+pub(crate) struct Sealed<'a> {
+    pub id: &'a SecretId,
+    pub client_id: &'a ClientId,
+    pub sealed: &'a str,
+    pub scheme: SignatureScheme,
+    pub public_key: Option<String>,
+}
+
+impl Sealed<'_> {
+    /// Inserts it, current (no end) from `now`.
+    pub(crate) async fn insert(self, tx: &mut WriteTx, now: i64) -> Result<(), StoreError> {
+        let row = signing_secret::ActiveModel {
+            id: Set(self.id.clone()),
+            client_id: Set(self.client_id.clone()),
+            ciphertext: Set(self.sealed.to_owned()),
+            created_at: Set(now),
+            expires_at: Set(None),
+            scheme: Set(self.scheme),
+            public_key: Set(self.public_key),
+        };
+        tx.execute(&signing_secret::Entity::insert(row).into_query())
+            .await?;
+        Ok(())
+    }
+}
+
 /// A fresh ed25519 key pair, sealed for the row it goes into.
 #[derive(Debug, Clone)]
 pub struct NewSigningKey {
@@ -99,18 +126,14 @@ impl NewSigningKey {
         client_id: &ClientId,
         now: i64,
     ) -> Result<(), StoreError> {
-        let row = signing_secret::ActiveModel {
-            id: Set(self.id.clone()),
-            client_id: Set(client_id.clone()),
-            ciphertext: Set(self.sealed.clone()),
-            created_at: Set(now),
-            expires_at: Set(None),
-            scheme: Set(SignatureScheme::V1a),
-            public_key: Set(Some(self.public_key.to_base64())),
+        let credential = Sealed {
+            id: &self.id,
+            client_id,
+            sealed: &self.sealed,
+            scheme: SignatureScheme::V1a,
+            public_key: Some(self.public_key.to_base64()),
         };
-        tx.execute(&signing_secret::Entity::insert(row).into_query())
-            .await?;
-        Ok(())
+        credential.insert(tx, now).await
     }
 
     /// Inserts this key unless the client has a current one already.

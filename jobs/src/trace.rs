@@ -139,6 +139,22 @@ impl TraceContext {
         )
     }
 
+    /// The stored context of a job (or its event), continued by `attempt`
+    /// (a span not entered yet) and written as `trace_id` on `outer` (the
+    /// span around it, entered before the job was read). `None` for a job
+    /// stored before trace context existed.
+    pub fn continue_stored(
+        traceparent: Option<&str>,
+        tracestate: Option<&str>,
+        outer: &tracing::Span,
+        attempt: &tracing::Span,
+    ) -> Option<Self> {
+        let stored = Self::from_stored(traceparent, tracestate)?;
+        outer.record("trace_id", stored.trace_id());
+        stored.adopt(attempt);
+        Some(stored)
+    }
+
     /// Makes `span` (not entered yet) a child of this context in the
     /// exported trace; without an exporter there is nothing to do.
     pub fn adopt(&self, span: &tracing::Span) {

@@ -68,7 +68,7 @@ e2e! {
 }
 
 /// Every span of a JSON log line, flattened into one map of fields.
-fn fields(line: &Value) -> HashMap<String, String> {
+pub fn span_fields(line: &Value) -> HashMap<String, String> {
     let mut fields = HashMap::new();
     for span in line["spans"].as_array().into_iter().flatten() {
         for (key, value) in span.as_object().unwrap() {
@@ -109,7 +109,7 @@ e2e! {
         .await;
         for message in ["job accepted", "attempt succeeded", "callback delivered"] {
             let line = lines.iter().find(|l| l["message"] == message).unwrap_or_else(|| panic!("no `{message}` line"));
-            let mut fields = fields(line);
+            let mut fields = span_fields(line);
             if let Some(job_id) = line["job_id"].as_str() {
                 fields.insert("job_id".into(), job_id.into());
             }

@@ -3,10 +3,7 @@
 //! `traceparent` on its callbacks (a span of its own per attempt), and, with
 //! `JOBCALL_OTLP_ENDPOINT`, reaches the spans exported to a collector.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest, trace::v1::Span,
@@ -120,20 +117,19 @@ e2e! {
     }
 }
 
-/// Every span field of a JSON log line.
-fn span_fields(line: &Value) -> HashMap<String, String> {
-    let mut fields = HashMap::new();
-    for span in line["spans"].as_array().into_iter().flatten() {
-        for (key, value) in span.as_object().unwrap() {
-            fields.insert(
-                key.clone(),
-                value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned),
-            );
-        }
-    }
-    fields
+/// Submits an echo job with a callback to `hook` to a server process, in
+/// the trace of [`TRACEPARENT`].
+async fn submit_to_process(deployment: &Deployment, base: &str, hook: String) {
+    let response = deployment
+        .http
+        .post(format!("{base}/v1/jobs"))
+        .bearer_auth(&deployment.token)
+        .header("traceparent", TRACEPARENT)
+        .json(&json!({"kind": "echo", "callback_url": hook}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
 }
 
 e2e! {
@@ -141,16 +137,7 @@ e2e! {
         let deployment = Deployment::new(&backend, &[]).await;
         let receiver = Receiver::start().await;
         let server = deployment.start("serve", "serve").await;
-        let response = deployment
-            .http
-            .post(format!("{}/v1/jobs", server.base))
-            .bearer_auth(&deployment.token)
-            .header("traceparent", TRACEPARENT)
-            .json(&json!({"kind": "echo", "callback_url": receiver.url("/hook")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        submit_to_process(&deployment, &server.base, receiver.url("/hook")).await;
         receiver.wait_for_event("job.succeeded", 10).await;
         let lines = eventually(10, "the delivery log line", || async {
             let lines = log_lines(&server.log);
@@ -159,7 +146,7 @@ e2e! {
         .await;
         for message in ["job accepted", "attempt succeeded", "callback delivered"] {
             let line = lines.iter().find(|l| l["message"] == message).unwrap_or_else(|| panic!("no `{message}` line"));
-            assert_eq!(span_fields(line).get("trace_id").map(String::as_str), Some(TRACE_ID), "{message}: {line}");
+            assert_eq!(crate::observability::span_fields(line).get("trace_id").map(String::as_str), Some(TRACE_ID), "{message}: {line}");
         }
     }
 }
@@ -239,16 +226,7 @@ e2e! {
         ]).await;
         let receiver = Receiver::start().await;
         let server = deployment.start("serve", "serve").await;
-        let response = deployment
-            .http
-            .post(format!("{}/v1/jobs", server.base))
-            .bearer_auth(&deployment.token)
-            .header("traceparent", TRACEPARENT)
-            .json(&json!({"kind": "echo", "callback_url": receiver.url("/hook")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        submit_to_process(&deployment, &server.base, receiver.url("/hook")).await;
         let callback = receiver.wait_for_event("job.succeeded", 10).await;
         let attempt = eventually(20, "the exported callback attempt", || async {
             collector.named("callback.attempt").into_iter().next()

@@ -131,12 +131,12 @@ async fn attempt(
     // `traceparent` names it: the receiver's trace continues from there.
     let attempt_span =
         info_span!("callback.attempt", event_id = %event.id, attempt = event.attempts + 1);
-    let stored =
-        TraceContext::from_stored(event.trace_parent.as_deref(), event.trace_state.as_deref());
-    if let Some(stored) = &stored {
-        span.record("trace_id", stored.trace_id());
-        stored.adopt(&attempt_span);
-    }
+    let stored = TraceContext::continue_stored(
+        event.trace_parent.as_deref(),
+        event.trace_state.as_deref(),
+        &span,
+        &attempt_span,
+    );
     let trace = TraceContext::of_span(&attempt_span, stored.as_ref().and_then(|s| s.tracestate()))
         .unwrap_or_else(|| stored.map_or_else(TraceContext::new_root, |s| s.child()));
     attempt_in_span(runtime, event, trigger, handled, trace)

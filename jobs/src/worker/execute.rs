@@ -143,11 +143,12 @@ async fn run_attempt(
     // The attempt's own span continues the submission's trace (when spans
     // are exported, the job span above was started before the job was read).
     let attempt_span = info_span!("job.attempt", job_id = %job.id, attempt = job.attempts);
-    let trace = TraceContext::from_stored(job.trace_parent.as_deref(), job.trace_state.as_deref());
-    if let Some(trace) = &trace {
-        span.record("trace_id", trace.trace_id());
-        trace.adopt(&attempt_span);
-    }
+    TraceContext::continue_stored(
+        job.trace_parent.as_deref(),
+        job.trace_state.as_deref(),
+        &span,
+        &attempt_span,
+    );
     attempt_in_span(runtime, job, task)
         .instrument(attempt_span)
         .await
